@@ -1,0 +1,136 @@
+"""Frozen-dataclass configs, named profiles and ``--set key=value`` overrides.
+
+Each component has one frozen ``@dataclass`` whose defaults are the paper's values (the ``full``
+profile). A profile is a named dict of overrides declared next to the method
+(``PROFILES = {"smoke": {...}, "full": {}}``); :func:`resolve` applies a profile and then the
+user's ``--set`` overrides (dotted keys reach nested dataclasses: ``train.steps=50``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Trainer settings shared by every method (the method's own config embeds one as ``train``)."""
+
+    size: int = 256                 # working resolution (square)
+    batch_size: int = 8
+    steps: int = 200_000
+    lr_g: float = 1e-4
+    lr_d: float = 4e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
+    n_critic: int = 1               # discriminator updates per generator update
+    ema_decay: float | None = None  # generator EMA (None = off)
+    grad_clip: float | None = None  # max grad norm for G and D (None = off)
+    ckpt_every: int = 5000
+    log_every: int = 50
+    sample_every: int = 2000
+    keep_checkpoints: int = 3
+    num_workers: int = 4
+    pin_memory: bool = True
+    bf16: bool = True               # autocast on CUDA only; CPU always trains in fp32
+    channels_last: bool = True
+    compile: bool = False
+    deterministic: bool = False
+    seed: int = 0
+    dataset: str = "celebamask-hq"  # a name known to faceinpaint_core.data, or a folder
+    train_masks: tuple[str, ...] = ("rect", "circle", "irregular")
+    train_bins: tuple[str, ...] = ("1-10", "10-20", "20-30", "30-40", "40-50", "50-60")
+    val_images: int = 64
+    perceptual_weights: str = "imagenet"  # imagenet | random (random-init VGG: tests / smoke, labelled)
+
+
+def _coerce(value: str, like: Any):
+    """Parse a ``--set`` string into the type of the field's current value."""
+    if isinstance(like, bool):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected a boolean, got {value!r}")
+    if like is None or isinstance(like, (tuple, list, dict)):
+        parsed = yaml.safe_load(value)
+        return tuple(parsed) if isinstance(parsed, list) else parsed
+    return type(like)(yaml.safe_load(value)) if not isinstance(like, str) else value
+
+
+def override(cfg, updates: dict[str, Any]):
+    """Return ``cfg`` with dotted-key ``updates`` applied; unknown keys raise ``ValueError`` listing the known ones."""
+    nested: dict[str, dict[str, Any]] = {}
+    flat: dict[str, Any] = {}
+    names = {f.name: f for f in fields(cfg)}
+    for key, val in updates.items():
+        head, _, rest = key.partition(".")
+        if head not in names:
+            raise ValueError(f"unknown config key {key!r} for {type(cfg).__name__}; known: {sorted(names)}")
+        if rest:
+            nested.setdefault(head, {})[rest] = val
+        else:
+            cur = getattr(cfg, head)
+            if is_dataclass(cur) and isinstance(val, dict):
+                nested.setdefault(head, {}).update(val)
+            else:
+                flat[head] = _coerce(val, cur) if isinstance(val, str) else (tuple(val) if isinstance(val, list) else val)
+    for head, sub in nested.items():
+        flat[head] = override(getattr(cfg, head), sub)
+    return replace(cfg, **flat)
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    """``["a=1", "train.steps=5"]`` → ``{"a": "1", "train.steps": "5"}``."""
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise ValueError(f"--set expects key=value, got {p!r}")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def resolve(config_cls, profiles: dict[str, dict], profile: str, sets: dict[str, Any] | None = None):
+    """Default config → profile overrides → user overrides."""
+    if profile not in profiles:
+        raise ValueError(f"unknown profile {profile!r}; known: {sorted(profiles)}")
+    return override(override(config_cls(), profiles[profile]), sets or {})
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def to_yaml(cfg) -> str:
+    def plain(x):
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        return x
+    return yaml.safe_dump(plain(to_dict(cfg)), sort_keys=False)
+
+
+def from_dict(config_cls, data: dict):
+    """Rebuild a (possibly nested) frozen config from :func:`to_dict` output (e.g. a checkpoint)."""
+    kwargs = {}
+    for f in fields(config_cls):
+        if f.name not in data:
+            continue
+        val = data[f.name]
+        default = config_cls.__dataclass_fields__[f.name]
+        ftype = f.type if not isinstance(f.type, str) else None
+        sub_default = (default.default_factory() if default.default_factory is not dataclasses.MISSING
+                       else default.default)
+        if is_dataclass(sub_default) and isinstance(val, dict):
+            val = from_dict(type(sub_default), val)
+        elif isinstance(val, list):
+            val = tuple(val)
+        kwargs[f.name] = val
+    return config_cls(**kwargs)
+
+
+__all__ = ["TrainConfig", "override", "parse_sets", "resolve", "to_dict", "to_yaml", "from_dict", "field"]

@@ -1,0 +1,59 @@
+"""Provenance of a run or a table: git SHA, package versions, device."""
+from __future__ import annotations
+
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@lru_cache(maxsize=1)
+def git_sha(short: bool = False) -> str:
+    """The repository's HEAD SHA (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    try:
+        args = ["git", "rev-parse", "--short" if short else "--verify", "HEAD"]
+        sha = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def package_versions(names=("torch", "torchvision", "numpy", "scikit-image", "opencv-python-headless",
+                            "pytorch-fid", "lpips", "papermill", "faceinpaint")) -> dict[str, str]:
+    out = {}
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = "absent"
+    return out
+
+
+def device_name(device=None) -> str:
+    """Human-readable device: the GPU's name, or the CPU model and core count."""
+    import os
+
+    import torch
+
+    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU {cpu} x{os.cpu_count()}"
+
+
+def provenance(device=None, **extra) -> dict:
+    """One dict with everything a reader needs to trace a number back to code and machine."""
+    return {"git_sha": git_sha(), "python": platform.python_version(), "packages": package_versions(),
+            "device": device_name(device), **extra}
