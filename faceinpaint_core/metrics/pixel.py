@@ -1,0 +1,149 @@
+"""Pixel metrics L1, PSNR and SSIM (Wang et al. 2004, eqs (12)-(13)) as pure batched functions.
+
+Every function takes ``pred`` and ``target`` of shape ``(N, C, H, W)`` with values in ``[0, 1]``
+and returns one value per image, shape ``(N,)``:
+
+* ``l1``   — mean absolute error over all pixels and channels (tables multiply by 100 and report %);
+* ``psnr`` — ``10 log10(MAX^2 / MSE)`` with ``MAX = 1``; identical images give ``+inf``
+  (see :func:`mean_finite` for how averages treat it);
+* ``ssim`` — SSIM with an 11x11 Gaussian window (sigma 1.5), ``K1 = 0.01``, ``K2 = 0.03``,
+  population (not sample) covariances, computed per channel and averaged over channels and over
+  the *valid* part of the SSIM map. This is exactly scikit-image's
+  ``structural_similarity(..., gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+  data_range=1, channel_axis=...)``: skimage filters with reflect padding and then crops
+  ``(win_size - 1) // 2`` pixels from each border before averaging, which leaves only the
+  positions whose window lies inside the image — what a valid (unpadded) convolution computes.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+RANGE_TOL = 1e-5  # float round-off of a network's clamp/sigmoid; anything further out is a bug
+SSIM_WIN, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
+
+
+def _check_pair(pred, target, min_size: int = 1) -> None:
+    """Raise a clear error unless ``pred``/``target`` are same-shape (N, C, H, W) float tensors in [0, 1]."""
+    for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"metrics: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.ndim != 4:
+            raise ValueError(f"metrics: {name} must have shape (N, C, H, W), got {tuple(t.shape)}")
+        if not t.is_floating_point():
+            raise ValueError(f"metrics: {name} must be a float tensor in [0, 1], got dtype {t.dtype}")
+        if t.numel() == 0:
+            raise ValueError(f"metrics: {name} is empty, shape {tuple(t.shape)}")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"metrics: {name} contains NaN or inf")
+        lo, hi = float(t.min()), float(t.max())
+        if lo < -RANGE_TOL or hi > 1 + RANGE_TOL:
+            raise ValueError(f"metrics: {name} must be in [0, 1], got values in [{lo:.4g}, {hi:.4g}]")
+    if pred.shape != target.shape:
+        raise ValueError(f"metrics: pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    if min(pred.shape[-2:]) < min_size:
+        raise ValueError(f"metrics: images of {tuple(pred.shape[-2:])} px are smaller than the "
+                         f"{min_size}x{min_size} window this metric needs")
+
+
+def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error per image (the seeds' "L1 loss" column, in [0, 1]; x100 for %).
+
+    Args:
+        pred: (N, C, H, W) in [0, 1].
+        target: (N, C, H, W) in [0, 1].
+    Returns:
+        (N,) float tensor.
+    """
+    _check_pair(pred, target)
+    return (pred - target).abs().flatten(1).mean(1)
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image in dB with MAX = 1; identical images give +inf.
+
+    Args:
+        pred: (N, C, H, W) in [0, 1].
+        target: (N, C, H, W) in [0, 1].
+    Returns:
+        (N,) float tensor (``inf`` where MSE == 0; average with :func:`mean_finite`).
+    """
+    _check_pair(pred, target)
+    mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1)
+    return (10.0 * torch.log10(1.0 / mse)).to(pred.dtype)  # 1/0 -> inf, log10(inf) -> inf
+
+
+def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA, dtype=torch.float64, device=None):
+    """Normalised 1-D Gaussian taps, shape (size,), as scipy's ``gaussian_filter`` uses them."""
+    x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-0.5 * (x / sigma) ** 2)
+    return g / g.sum()
+
+
+def _blur_valid(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Separable depthwise Gaussian filter without padding. x: (N, C, H, W) -> (N, C, H-k+1, W-k+1)."""
+    c, k = x.shape[1], taps.numel()
+    x = F.conv2d(x, taps.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)
+    return F.conv2d(x, taps.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
+
+
+def ssim_map(pred: torch.Tensor, target: torch.Tensor, win_size: int = SSIM_WIN,
+             sigma: float = SSIM_SIGMA) -> torch.Tensor:
+    """SSIM index map, Wang et al. 2004 eq (13), over the valid window positions.
+
+    Args:
+        pred: (N, C, H, W) in [0, 1].
+        target: (N, C, H, W) in [0, 1].
+    Returns:
+        (N, C, H - win_size + 1, W - win_size + 1) map, computed in at least float32.
+    """
+    _check_pair(pred, target, min_size=win_size)
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    x, y = pred.to(dtype), target.to(dtype)
+    taps = gaussian_window(win_size, sigma, dtype=dtype, device=x.device)
+    mu_x, mu_y = _blur_valid(x, taps), _blur_valid(y, taps)
+    var_x = _blur_valid(x * x, taps) - mu_x * mu_x
+    var_y = _blur_valid(y * y, taps) - mu_y * mu_y
+    cov = _blur_valid(x * y, taps) - mu_x * mu_y
+    c1, c2 = SSIM_K1 ** 2, SSIM_K2 ** 2  # data_range = 1
+    num = (2 * mu_x * mu_y + c1) * (2 * cov + c2)
+    den = (mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2)
+    return num / den
+
+
+def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per image, Wang et al. 2004 eqs (12)-(13): 11x11 Gaussian window, sigma 1.5, channel mean.
+
+    Equals scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=1, channel_axis=...)`` to about 1e-6.
+
+    Args:
+        pred: (N, C, H, W) in [0, 1], H and W >= 11.
+        target: (N, C, H, W) in [0, 1].
+    Returns:
+        (N,) tensor in pred's float dtype (at least float32).
+    """
+    return ssim_map(pred, target).flatten(1).mean(1)
+
+
+def mean_finite(values) -> tuple[float, int]:
+    """Average of the finite values and the number left out (PSNR ``inf``, identity ``NaN``).
+
+    Policy used by every table: an identical pair (PSNR = inf) or an undetected face (NaN) is
+    excluded from the mean and counted; the table shows the count next to the mean. If no value
+    is finite the mean is ``inf`` when all values are ``+inf`` (all pairs identical), else ``nan``.
+
+    Args:
+        values: (N,) tensor, array or sequence of floats.
+    Returns:
+        (mean over finite values, number of non-finite values).
+    """
+    v = torch.as_tensor(values, dtype=torch.float64).flatten()
+    finite = torch.isfinite(v)
+    n_out = int((~finite).sum())
+    if finite.any():
+        return float(v[finite].mean()), n_out
+    all_posinf = v.numel() > 0 and bool((v == math.inf).all())
+    return (math.inf if all_posinf else math.nan), n_out

@@ -1,0 +1,129 @@
+"""Facial-style generator, patent CN113298736A eqs (1)-(21): style extraction, style fusion and a U-Net
+whose skip connections are repaired by region normalisation.
+
+Slips in the patent text and how this code resolves them (so the network is consistent):
+
+* the down-sampling layer is written "3×3 conv, stride 1" (claim 3, [0013]), which cannot
+  down-sample; we keep the 3×3 kernel and use stride 2 (padding 1);
+* the claims say 5 down-sampling and 4 up-sampling layers, but eqs (19)-(20) apply one up-sampling
+  to ``F^m`` and then ``N_d = 4`` more (``k = 2..N_d+1``), which is what returns the 1/32 bottleneck
+  to full size; we use the 5 up-sampling layers of the equations, and eq. (21) reads
+  ``F^m_{N_d+1}`` (the last one) where it writes ``F^m_{N_d}``;
+* eq. (20) concatenates ``F^sc`` where the text and claim 2 say the repaired skip ``F^sr`` (eq. (18));
+  we concatenate ``F^sr`` (``F^sc`` alone would make the boundary branch, eq. (12), dead code);
+* the region-norm slips (β outside ``S_i``, background dropped) are resolved in
+  :class:`~faceinpaint_core.nets.blocks.region_norm.RegionNormBlock`.
+
+The patent feeds only the broken image ``I_in`` (3 channels); ``mask_channel=True`` appends the hole
+mask as a fourth input channel (common practice, not the patent's; default off).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks.region_norm import AdaptiveStyleFusion, RegionInpaintModule, holed_regions, style_matrix
+
+
+def down_layer(cin: int, cout: int) -> nn.Sequential:
+    """Down-sampling layer, patent claim 3: 3×3 conv (stride 2, see module docstring) + IN + LeakyReLU."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.InstanceNorm2d(cout),
+                         nn.LeakyReLU(0.2))
+
+
+def up_layer(cin: int, cout: int) -> nn.Sequential:
+    """Up-sampling layer, patent claim 3: 4×4 stride-2 transposed conv + IN + LeakyReLU."""
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.InstanceNorm2d(cout),
+                         nn.LeakyReLU(0.2))
+
+
+class StyleExtractNet(nn.Module):
+    """Facial-style extraction sub-network ``F_s = StyleExtractNet(I_in)``, patent eq. (1), claim 3.
+
+    A bottleneck (no skips) of 4 down-sampling and 3 up-sampling layers: ``F_s`` is at 1/2 of the
+    input size with ``style_dim`` (256) channels.
+
+    Args:
+        in_ch: input channels (3, or 4 with the mask).
+        widths: channels of the 4 down-sampling layers.
+        style_dim: channels of ``F_s`` (the style length, 256 in eq. (4)).
+    """
+
+    def __init__(self, in_ch: int = 3, widths: tuple[int, ...] = (64, 128, 256, 256), style_dim: int = 256):
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError(f"StyleExtractNet needs 4 down-sampling widths, got {widths}")
+        chans = (in_ch, *widths)
+        self.down = nn.Sequential(*[down_layer(a, b) for a, b in zip(chans[:-1], chans[1:])])
+        ups = (widths[3], widths[2], widths[1], style_dim)
+        self.up = nn.Sequential(*[up_layer(a, b) for a, b in zip(ups[:-1], ups[1:])])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Args: x ``(N, in_ch, H, W)``, ``H, W`` divisible by 16. Returns ``F_s`` ``(N, style_dim, H/2, W/2)``."""
+        return self.up(self.down(x))
+
+
+class FaceStyleGenerator(nn.Module):
+    """Facial-style generation network, patent eqs (1)-(21), claims 1-4.
+
+    Encoder (eqs (8)-(10)): 5 down-sampling layers; the first 4 outputs are the skips ``F_j^s``,
+    the 5th is ``F^m`` (1/32 size). Each skip goes through its own :class:`RegionInpaintModule`
+    (eq. (11)) with ``(γ, β)`` from its own :class:`AdaptiveStyleFusion` head (eqs (5)-(7)) fed by
+    the style matrix of :class:`StyleExtractNet` (eqs (1)-(4)). Decoder (eqs (19)-(21)): 5 up-sampling
+    layers, each after the first taking ``Cat(F^m_{k-1}, F^sr_{N_d-k+2})``; then 3×3 conv + tanh.
+
+    Args:
+        widths: channels of the 5 encoder layers (decoder mirrors them).
+        style_widths: the 4 down-sampling widths of the style network.
+        style_dim: style length (256).
+        n_regions: ``N`` facial regions (8).
+        mask_channel: also feed the hole mask (not in the patent).
+    """
+
+    def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
+                 n_regions: int = 8, mask_channel: bool = False):
+        super().__init__()
+        if len(widths) != 5:
+            raise ValueError(f"FaceStyleGenerator needs 5 encoder widths, got {widths}")
+        self.mask_channel, self.n_regions = mask_channel, n_regions
+        in_ch = 4 if mask_channel else 3
+        self.style_net = StyleExtractNet(in_ch, tuple(style_widths), style_dim)
+        chans = (in_ch, *widths)
+        self.encoder = nn.ModuleList([down_layer(a, b) for a, b in zip(chans[:-1], chans[1:])])
+        self.fusions = nn.ModuleList([AdaptiveStyleFusion(style_dim, c, n_regions) for c in widths[:4]])
+        self.repairs = nn.ModuleList([RegionInpaintModule(c) for c in widths[:4]])
+        outs = (widths[3], widths[2], widths[1], widths[0], widths[0])
+        ins = (widths[4], outs[0] + widths[3], outs[1] + widths[2], outs[2] + widths[1], outs[3] + widths[0])
+        self.decoder = nn.ModuleList([up_layer(a, b) for a, b in zip(ins, outs)])
+        self.to_rgb = nn.Conv2d(outs[-1], 3, 3, padding=1)
+
+    def _input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = (image * (1 - mask)) * 2 - 1
+        return torch.cat([x, mask * 2 - 1], dim=1) if self.mask_channel else x
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
+        """Inpaint a broken face.
+
+        Args:
+            image: ``(N, 3, H, W)`` in ``[0, 1]`` (hole pixels are zeroed here); ``H, W`` divisible by 32.
+            mask: ``(N, 1, H, W)`` float, 1 = hole.
+            regions: ``(N, R, H, W)`` float one-hot facial regions (no background channel).
+        Returns: ``(N, 3, H, W)`` in ``[-1, 1]`` (tanh, eq. (21)).
+        """
+        if image.shape[-1] % 32 or image.shape[-2] % 32:
+            raise ValueError(f"FaceStyleGenerator needs H and W divisible by 32, got {tuple(image.shape[-2:])}")
+        if regions.shape[1] != self.n_regions:
+            raise ValueError(f"expected {self.n_regions} region maps, got {regions.shape[1]}")
+        x = self._input(image, mask)
+        smatrix = style_matrix(self.style_net(x), regions)
+        active = holed_regions(regions, mask)
+        skips = []
+        for layer in self.encoder:
+            x = layer(x)
+            skips.append(x)
+        feat = skips.pop()  # F^m, eq. (10)
+        repaired = [rep(f, regions, active, *fus(smatrix)) for f, rep, fus in zip(skips, self.repairs, self.fusions)]
+        feat = self.decoder[0](feat)  # eq. (19)
+        for up, skip in zip(self.decoder[1:], reversed(repaired)):  # eq. (20), with F^sr
+            feat = up(torch.cat([feat, skip], dim=1))
+        return torch.tanh(self.to_rgb(feat))  # eq. (21)
