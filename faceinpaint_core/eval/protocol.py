@@ -78,7 +78,7 @@ def load_faces(dataset, n: int) -> dict[str, torch.Tensor]:
     return out
 
 
-class _Perceptual:
+class PerceptualMetrics:
     """FID / LPIPS, each built once; a missing weight file turns the metric into ``n/a``."""
 
     def __init__(self, want_fid: bool, want_lpips: bool, device: str):
@@ -117,17 +117,18 @@ def _predict(predictor, faces, masks: torch.Tensor, batch_size: int) -> torch.Te
 
 
 def evaluate(predictor, faces: dict[str, torch.Tensor], mask_sets, spec: EvalSpec,
-             device: str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+             device: str = "cpu", perceptual: PerceptualMetrics | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``predictor`` on every (kind, bin) cell.
 
     Args:
         predictor: callable ``(image (N,3,H,W) [0,1], mask (N,1,H,W), parsing) -> (N,3,H,W) [0,1]``.
         faces: from :func:`load_faces`, ``image`` (n, 3, size, size).
         mask_sets: from :func:`prepare_mask_sets`.
+        perceptual: FID / LPIPS networks to reuse across methods (built from ``spec`` when None).
     Returns:
         ``(per_image, cells)``: one row per image and cell; one row per (kind, bin, metric).
     """
-    perc = _Perceptual(spec.fid, spec.lpips, device)
+    perc = perceptual or PerceptualMetrics(spec.fid, spec.lpips, device)
     real_feats = perc.fid(faces["image"]) if perc.fid is not None else None
     per_image, cells = [], []
     for (kind, b), (masks_np, manifest) in mask_sets.items():

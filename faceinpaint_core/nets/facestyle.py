@@ -25,15 +25,25 @@ from torch import nn
 from .blocks.region_norm import AdaptiveStyleFusion, RegionInpaintModule, holed_regions, style_matrix
 
 
+class InstanceNorm(nn.InstanceNorm2d):
+    """Instance norm (no affine) that passes a 1×1 map through unchanged.
+
+    IN of a single pixel is identically 0 (and torch refuses it in training); this only happens to
+    the innermost encoder layer at 32 px (tests, ``tiny``), never at the patent's 256 px.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if x.shape[-1] * x.shape[-2] == 1 else super().forward(x)
+
+
 def down_layer(cin: int, cout: int) -> nn.Sequential:
     """Down-sampling layer, patent claim 3: 3×3 conv (stride 2, see module docstring) + IN + LeakyReLU."""
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.InstanceNorm2d(cout),
-                         nn.LeakyReLU(0.2))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), InstanceNorm(cout), nn.LeakyReLU(0.2))
 
 
 def up_layer(cin: int, cout: int) -> nn.Sequential:
     """Up-sampling layer, patent claim 3: 4×4 stride-2 transposed conv + IN + LeakyReLU."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), nn.InstanceNorm2d(cout),
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), InstanceNorm(cout),
                          nn.LeakyReLU(0.2))
 
 

@@ -1,0 +1,257 @@
+"""CLGN and LG-Net as trainable methods: config, profiles and the five losses; seed slides 04 and 07.
+
+Losses (seed slide 07 "损失函数影响对比": reconstruction, adversarial, total variation, perceptual,
+style — each switchable; every stage's output is supervised). Weights and pairing follow LG-Net's
+release [LG], applied to every stage k = 1..``stages`` (LG-Net puts perceptual/style/TV on stages
+2 and 3 only; the seed says every stage is supervised) [ours]:
+
+* ``rec``   = sum_k masked_l1(y_k, x, m, hole_weight=6, valid_weight=1)                   [LG]
+* ``perc``  = sum_k perceptual(y_k, x) + perceptual(c_k, x), weight 0.05                   [LG]
+* ``style`` = sum_k style(y_k, x) + style(c_k, x), weight 120                               [LG]
+* ``tv``    = sum_k TV(c_k restricted to the hole), weight 0.1                              [LG]
+* ``adv``   = adversarial G loss on the final composite c_S, weight 0.1, LSGAN with an
+  SN-PatchGAN discriminator (LG-Net trains D on its stage-1 composite; we use the final one, the
+  image the method is judged on)                                                         [LG+ours]
+
+The VGG-16 of the perceptual/style losses is frozen, built lazily from ``cfg.train.perceptual_weights``
+and held on the method instance (never in the trained ``nets`` dict).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..nets.blocks.residual import NORMS
+from ..nets.clgn import CLGN, init_weights
+from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator
+from ..utils.seeding import torch_generator
+from .base import InpaintMethod
+
+LOSSES = ("rec", "adv", "tv", "perc", "style")
+
+
+def _paper_train() -> TrainConfig:
+    """LG-Net's optimiser settings: Adam, lr 2e-4 for G and D, betas (0.5, 0.999), 256 px."""
+    return TrainConfig(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), size=256)
+
+
+@dataclass(frozen=True)
+class CLGNConfig:
+    """CLGN config; defaults = the paper / LG-Net values (the ``full`` profile). See nets/clgn.py."""
+
+    train: TrainConfig = field(default_factory=_paper_train)
+    # architecture (ablation flags: stages, gam)
+    stages: int = 3
+    gam: bool = True
+    gam_rate: int = 4
+    gam_stages: tuple[int, ...] = (1, 2, 3)
+    width: int = 64
+    unet_depth: int = 8
+    local_blocks: int = 4
+    local_downs: int = 2
+    norm: str = "batch"
+    hole_fill: float = 1.0
+    # losses (ablation flags: use_*)
+    use_rec: bool = True
+    use_adv: bool = True
+    use_tv: bool = True
+    use_perc: bool = True
+    use_style: bool = True
+    hole_weight: float = 6.0
+    valid_weight: float = 1.0
+    w_rec: float = 1.0
+    w_adv: float = 0.1
+    w_tv: float = 0.1
+    w_perc: float = 0.05
+    w_style: float = 120.0
+    adv_kind: str = "lsgan"
+    disc: str = "sn-patchgan"  # a name in nets.discriminators.DISCRIMINATORS; sees the image only (LG-Net)
+    disc_width: int = 64
+
+    def __post_init__(self):
+        problems = []
+        if self.stages not in (1, 2, 3):
+            problems.append(f"stages must be 1, 2 or 3 (got {self.stages!r})")
+        if self.norm not in NORMS:
+            problems.append(f"norm must be one of {list(NORMS)} (got {self.norm!r})")
+        if self.disc not in DISCRIMINATORS:
+            problems.append(f"disc must be one of {list(DISCRIMINATORS)} (got {self.disc!r})")
+        if not any(self.losses_on()):
+            problems.append("at least one of use_rec/use_adv/use_tv/use_perc/use_style must be on")
+        if self.train.size % 2 ** self.unet_depth:
+            problems.append(f"train.size={self.train.size} must be divisible by 2**unet_depth={2 ** self.unet_depth}")
+        if problems:
+            raise ValueError("CLGNConfig: " + "; ".join(problems))
+
+    def losses_on(self) -> list[str]:
+        """Names of the switched-on loss terms, in LOSSES order."""
+        return [n for n in LOSSES if getattr(self, f"use_{n}")]
+
+    def weight(self, term: str) -> float:
+        return getattr(self, f"w_{term}")
+
+
+_SMALL_TRAIN = dict(perceptual_weights="random", num_workers=0, pin_memory=False, bf16=False, channels_last=False)
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # synthetic 32 px faces, a handful of steps: the test / study pipeline (< 20 s)
+    "tiny": {"width": 4, "unet_depth": 5, "local_blocks": 1, "disc_width": 8,
+             "train": {**_SMALL_TRAIN, "size": 32, "batch_size": 2, "steps": 4, "dataset": "synthetic",
+                       "log_every": 1, "sample_every": 4, "ckpt_every": 4, "val_images": 4}},
+    # real faces at 64 px on a 2-core CPU in <= 3 minutes including data loading. Perceptual and style
+    # are off: with no ImageNet VGG here they would use a random-init VGG (no perceptual signal) at
+    # ~6 s/step on 2 cores (60x the rest of the step); tiny and the tests exercise them.
+    "smoke": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16,
+              "use_perc": False, "use_style": False,
+              "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 300,
+                        "log_every": 25, "sample_every": 100, "ckpt_every": 100, "val_images": 16}},
+    # the paper: 256 px, width 64, ImageNet VGG-16 (GPU)
+    "full": {},
+}
+
+
+class LSGANLoss:
+    """Least-squares GAN, Mao et al. 2017 eq. (2) (LG-Net's ``gan_mode=lsgan``), with AdversarialLoss's interface.
+
+    D: ``½·E[(D(real) - 1)²] + ½·E[D(fake)²]``; G: ``E[(D(fake) - 1)²]`` (PatchGAN maps are averaged).
+    """
+
+    kind = "lsgan"
+
+    def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        s_real, s_fake = D(real).float(), D(fake.detach()).float()
+        adv = 0.5 * ((s_real - 1).pow(2).mean() + s_fake.pow(2).mean())
+        return adv, {"d_adv": adv.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean()}
+
+    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return (D(fake).float() - 1).pow(2).mean()
+
+    def clip_weights(self, D: nn.Module) -> None:
+        """No weight clipping for LSGAN (interface parity with AdversarialLoss)."""
+
+
+class CLGNMethod(InpaintMethod):
+    """CLGN (coarse–local–global + GAM), seed slides 04/07: networks, forward pass and five losses."""
+
+    name = "clgn"
+    config_cls = CLGNConfig
+    PROFILES = PROFILES
+
+    def __init__(self, cfg: CLGNConfig):
+        super().__init__(cfg)
+        self._vgg: nn.Module | None = None
+        self._adv = None
+
+    # -- networks ---------------------------------------------------------------------------
+    def build_generator(self) -> CLGN:
+        c = self.cfg
+        g = CLGN(stages=c.stages, gam=c.gam, width=c.width, unet_depth=c.unet_depth, local_blocks=c.local_blocks,
+                 local_downs=c.local_downs, norm=c.norm, gam_rate=c.gam_rate, gam_stages=c.gam_stages,
+                 hole_fill=c.hole_fill)
+        return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G"))
+
+    def build_discriminator(self) -> nn.Module:
+        """``cfg.disc`` on RGB images (LG-Net's SN-PatchGAN is not mask-conditioned); default PyTorch init."""
+        cls = DISCRIMINATORS[self.cfg.disc]
+        if cls is GlobalLocalDiscriminator:
+            return cls(width=self.cfg.disc_width, size=self.cfg.train.size)
+        return cls(in_ch=3, width=self.cfg.disc_width)
+
+    @staticmethod
+    def critic(nets, mask: torch.Tensor):
+        """``x -> D(x)`` as the adversarial loss calls it (the global-local D also needs the hole mask)."""
+        D = nets["D"]
+        return (lambda x: D(x, mask)) if isinstance(D, GlobalLocalDiscriminator) else D
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        nets: dict[str, nn.Module] = {"G": self.build_generator()}
+        if self.cfg.use_adv:
+            nets["D"] = self.build_discriminator()
+        return nets
+
+    # -- training ---------------------------------------------------------------------------
+    def forward(self, nets, batch):
+        """``{"pred", "stage1".., "comp1"..}``, all ``(N, 3, H, W)`` in [0, 1]; reads only image*(1-mask), mask."""
+        mask = batch["mask"]
+        return nets["G"](batch["image"] * (1 - mask), mask)
+
+    def stage_pairs(self, out) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``[(y_k, c_k)]`` raw output and composite of every stage."""
+        return [(out[f"stage{k}"], out[f"comp{k}"]) for k in range(1, self.cfg.stages + 1)]
+
+    def vgg(self, device) -> nn.Module:
+        """The frozen VGG-16 feature extractor of the perceptual/style losses (built once, lazily)."""
+        if self._vgg is None:
+            from ..losses.perceptual import VGG16Features
+
+            self._vgg = VGG16Features(weights=self.cfg.train.perceptual_weights).eval().requires_grad_(False)
+        return self._vgg.to(device)
+
+    def adversarial(self):
+        """The adversarial objective ``cfg.adv_kind`` (LSGAN, LG-Net's, when losses/ lacks it)."""
+        if self._adv is None:
+            from ..losses import adversarial as A
+
+            self._adv = LSGANLoss() if self.cfg.adv_kind == "lsgan" and "lsgan" not in A.KINDS \
+                else A.AdversarialLoss(self.cfg.adv_kind)
+        return self._adv
+
+    def vgg_terms(self, pairs, target) -> tuple[torch.Tensor, torch.Tensor]:
+        """Perceptual and style terms summed over every ``(y_k, c_k)``, from one batched VGG pass."""
+        from ..losses.perceptual import perceptual_and_style
+
+        preds = torch.cat([t for pair in pairs for t in pair])
+        perc, style = perceptual_and_style(self.vgg(target.device), preds, target.repeat(2 * len(pairs), 1, 1, 1))
+        return perc * 2 * len(pairs), style * 2 * len(pairs)  # the losses average over the batch
+
+    def loss_terms(self, nets, batch, out) -> dict[str, torch.Tensor]:
+        """Unweighted switched-on terms, each summed over stages (see the module docstring)."""
+        from ..losses.reconstruction import masked_l1
+        from ..losses.tv import total_variation
+
+        c, x, m, pairs = self.cfg, batch["image"], batch["mask"], self.stage_pairs(out)
+        terms = {}
+        if c.use_rec:
+            terms["rec"] = sum(masked_l1(y, x, m, hole_weight=c.hole_weight, valid_weight=c.valid_weight)
+                               for y, _ in pairs)
+        if c.use_adv:
+            terms["adv"] = self.adversarial().g_loss(self.critic(nets, m), x, pairs[-1][1])
+        if c.use_tv:
+            terms["tv"] = sum(total_variation(comp, m) for _, comp in pairs)
+        if c.use_perc or c.use_style:
+            perc, style = self.vgg_terms(pairs, x)
+            terms.update({k: v for k, v in (("perc", perc), ("style", style)) if getattr(c, f"use_{k}")})
+        return {k: terms[k] for k in LOSSES if k in terms}
+
+    def generator_loss(self, nets, batch, out):
+        terms = self.loss_terms(nets, batch, out)
+        total = sum(self.cfg.weight(k) * v for k, v in terms.items())
+        return total, terms
+
+    def discriminator_loss(self, nets, batch, out):
+        """Adversarial D loss: real faces vs the final composite ``c_S`` (``out`` is detached)."""
+        if "D" not in nets:
+            return super().discriminator_loss(nets, batch, out)
+        fake = out[f"comp{self.cfg.stages}"]
+        return self.adversarial().d_loss(self.critic(nets, batch["mask"]), batch["image"], fake)
+
+
+@dataclass(frozen=True)
+class LGNetConfig(CLGNConfig):
+    """LG-Net baseline config: CLGN without GAM (Quan et al., IEEE TIP 2022)."""
+
+    gam: bool = False
+
+
+class LGNetMethod(CLGNMethod):
+    """LG-Net (Quan et al., IEEE TIP 2022) baseline = CLGN with ``gam=False`` by default (seed table 1-2)."""
+
+    name = "lgnet"
+    config_cls = LGNetConfig
+
+
+__all__ = ["CLGNConfig", "CLGNMethod", "LGNetConfig", "LGNetMethod", "PROFILES", "LOSSES"]

@@ -1,0 +1,182 @@
+"""The facial-style region-normalisation inpainter (patent CN113298736A) as a trainable method.
+
+Generator loss, eq. (22): ``λ1·L_rec + λ2·L_perc + λ3·L_style + λ4·L_adv``. The patent gives no λ
+values; the defaults are those of Region Normalization (Yu et al., AAAI 2020) and EdgeConnect:
+``λ = (1, 0.1, 250, 0.1)``. ``L_adv`` is the relativistic average loss of eq. (23) on a PatchGAN.
+Eq. (24) sets the discriminator's loss equal to the generator's ``L_adv``, which would have D and G
+minimise the same objective; we use the ESRGAN form for both sides (the engine's
+``AdversarialLoss("relativistic")``): D minimises ``−E[log D_ra(real, fake)] − E[log(1 − D_ra(fake, real))]``.
+
+Parsing maps (eqs (2)-(3), (14)): ``parsing="gt"`` (the patent) uses the batch's ground-truth labels;
+``parsing="predicted"`` runs the study's face parser (:mod:`faceinpaint_core.methods.parser`,
+``parser_checkpoint``) on the broken face, so the method also works on photos without labels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..nets.facestyle import FaceStyleGenerator
+from .base import InpaintMethod
+
+PARSING_MODES = ("gt", "predicted")
+
+
+@dataclass(frozen=True)
+class FaceStyleConfig:
+    """Facial-style method settings; defaults are the patent's (256 px, 8 regions, 256-d styles)."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    widths: tuple[int, ...] = (64, 128, 256, 512, 512)   # 5 encoder layers, eqs (8)-(10)
+    style_widths: tuple[int, ...] = (64, 128, 256, 256)  # StyleExtractNet's 4 down-sampling layers, eq. (1)
+    style_dim: int = 256                                  # rows of the style matrix, eq. (4)
+    n_regions: int = 8
+    mask_channel: bool = False                            # feed the mask too (not in the patent)
+    d_width: int = 64
+    d_layers: int = 3
+    lambda_rec: float = 1.0                               # λ1, eq. (22)
+    lambda_perc: float = 0.1                              # λ2
+    lambda_style: float = 250.0                           # λ3
+    lambda_adv: float = 0.1                               # λ4
+    hole_weight: float = 6.0                              # L_rec weight of hole pixels (valid = 1)
+    parsing: str = "gt"                                   # gt | predicted
+    parser_checkpoint: str = ""                           # a `faceinpaint train --method parser` checkpoint
+
+
+_FAST = {"train.num_workers": 0, "train.pin_memory": False, "train.perceptual_weights": "random",
+         "train.val_images": 4}
+
+PROFILES: dict[str, dict] = {
+    # synthetic faces, 32 px, seconds: tests and the tiny study
+    "tiny": {**_FAST, "train.size": 32, "train.batch_size": 2, "train.steps": 4, "train.dataset": "synthetic",
+             "train.ckpt_every": 4, "train.log_every": 1, "train.sample_every": 4,
+             "widths": (8, 16, 16, 32, 32), "style_widths": (8, 16, 16, 16), "style_dim": 16,
+             "d_width": 8, "d_layers": 2},
+    # CelebAMask-HQ 1k at 64 px on a 2-core CPU in under 3 minutes (random-init VGG: labelled smoke numbers)
+    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 4, "train.steps": 150,
+              "train.dataset": "celebamask-hq", "train.ckpt_every": 150, "train.log_every": 10,
+              "train.sample_every": 75, "train.num_workers": 1,
+              "widths": (16, 32, 64, 64, 64), "style_widths": (16, 32, 64, 64), "style_dim": 64,
+              "d_width": 16, "d_layers": 3},
+    "full": {},
+}
+
+
+def parser_from_checkpoint(path: str, device) -> nn.Module:
+    """The face-parser network of a ``parser`` checkpoint, in eval mode, on ``device``."""
+    from ..train.checkpoint import load_for_inference
+
+    method, nets = load_for_inference(path, device=device)
+    if method.name != "parser":
+        raise ValueError(f"{path}: parser_checkpoint holds method {method.name!r}, not 'parser'")
+    return nets["G"].eval()
+
+
+class FaceStyleMethod(InpaintMethod):
+    """Facial-style GAN: :class:`~faceinpaint_core.nets.facestyle.FaceStyleGenerator` + PatchGAN, eqs (1)-(24)."""
+
+    name = "facestyle"
+    config_cls = FaceStyleConfig
+    PROFILES = PROFILES
+    needs_parsing = True
+
+    def __init__(self, cfg: FaceStyleConfig):
+        super().__init__(cfg)
+        if cfg.parsing not in PARSING_MODES:
+            raise ValueError(f"unknown parsing mode {cfg.parsing!r}; known: {list(PARSING_MODES)}")
+        self._parser: nn.Module | None = None
+        self._vgg = None
+        self._adv = None
+
+    # -- networks ---------------------------------------------------------------------------
+    def build_networks(self) -> dict[str, nn.Module]:
+        from ..nets.discriminators import PatchGAN
+
+        c = self.cfg
+        gen = FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel)
+        return {"G": gen, "D": PatchGAN(in_ch=3, width=c.d_width, n_layers=c.d_layers)}
+
+    def set_parser(self, parser: nn.Module) -> None:
+        """Use ``parser`` (a :class:`~faceinpaint_core.nets.parser.FaceParser`) for predicted parsing maps."""
+        self._parser = parser.eval()
+
+    def load_parser(self, path: str, device="cpu") -> None:
+        """Load the parser of a ``parser`` checkpoint (see :func:`parser_from_checkpoint`)."""
+        self.set_parser(parser_from_checkpoint(path, device))
+
+    def _predict_parsing(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self._parser is None:
+            if not self.cfg.parser_checkpoint:
+                raise ValueError("facestyle needs a parsing map: this batch has no labels and no face parser is "
+                                 "loaded; set parser_checkpoint=<runs/...-parser-.../checkpoints/final.pt>")
+            self.load_parser(self.cfg.parser_checkpoint, image.device)
+        self._parser.to(image.device).eval()
+        with torch.no_grad():
+            return self._parser.predict(image, mask)
+
+    def parsing_for(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The parsing map ``(N, H, W)`` long the generator uses: ground truth or the parser's prediction."""
+        if self.cfg.parsing == "gt" and "parsing" in batch:
+            parsing = batch["parsing"]
+            if parsing.shape[-2:] != batch["image"].shape[-2:]:
+                raise ValueError(f"parsing {tuple(parsing.shape)} and image {tuple(batch['image'].shape)} differ in size")
+            return parsing
+        return self._predict_parsing(batch["image"] * (1 - batch["mask"]), batch["mask"])
+
+    # -- training ---------------------------------------------------------------------------
+    def forward(self, nets, batch):
+        """Generator pass on ``image * (1 - mask)``, ``mask`` and the parsing map; ``pred`` in [0, 1]."""
+        from ..data.parsing import regions_onehot
+
+        regions = regions_onehot(self.parsing_for(batch), self.cfg.n_regions)
+        out = nets["G"](batch["image"] * (1 - batch["mask"]), batch["mask"], regions)
+        return {"pred": (out + 1) / 2}
+
+    def _losses(self, device):
+        from ..losses.adversarial import AdversarialLoss
+        from ..losses.perceptual import VGG16Features
+
+        if self._vgg is None:
+            self._vgg = VGG16Features(weights=self.cfg.train.perceptual_weights)
+            self._adv = AdversarialLoss("relativistic")
+        self._vgg.to(device)
+        return self._vgg, self._adv
+
+    def generator_loss(self, nets, batch, out):
+        """Eq. (22): ``λ1·L_rec + λ2·L_perc + λ3·L_style + λ4·L_adv`` on the raw prediction."""
+        from ..losses.perceptual import perceptual_and_style
+        from ..losses.reconstruction import masked_l1
+
+        c, real, fake = self.cfg, batch["image"], out["pred"]
+        vgg, adv = self._losses(real.device)
+        perc, style = perceptual_and_style(vgg, fake, real)  # one VGG pass per image
+        terms = {"rec": masked_l1(fake, real, batch["mask"], hole_weight=c.hole_weight),
+                 "perc": perc, "style": style, "adv": adv.g_loss(nets["D"], real, fake)}
+        total = (c.lambda_rec * terms["rec"] + c.lambda_perc * terms["perc"] + c.lambda_style * terms["style"]
+                 + c.lambda_adv * terms["adv"])
+        return total, terms
+
+    def discriminator_loss(self, nets, batch, out):
+        """Relativistic average D loss, eq. (23) in ESRGAN form (eq. (24) resolved, see module docstring)."""
+        _, adv = self._losses(batch["image"].device)
+        return adv.d_loss(nets["D"], batch["image"], out["pred"].detach())
+
+    def sample_images(self, batch, out):
+        from ..data.parsing import colorize
+
+        cols = super().sample_images(batch, out)
+        parsing = self.parsing_for(batch)
+        cols["parsing"] = torch.from_numpy(colorize(parsing)).permute(0, 3, 1, 2).float().div(255).to(out["pred"].device)
+        return cols
+
+    # -- inference --------------------------------------------------------------------------
+    @torch.no_grad()
+    def inpaint(self, nets, image, mask, parsing=None) -> torch.Tensor:
+        """Raw prediction in [0, 1]; with ``parsing=None`` (or ``cfg.parsing="predicted"``) the parser predicts it."""
+        batch = {"image": image * (1 - mask), "mask": mask}
+        if parsing is not None:
+            batch["parsing"] = parsing
+        return self.forward(nets, batch)["pred"].clamp(0, 1)

@@ -1,0 +1,197 @@
+"""The study's report (``reports/report.md`` + ``reports/report.html``) and its provenance records.
+
+The report gathers every table the notebooks wrote under ``<out_root>/results`` and every figure under
+``<out_root>/figures`` (embedded by relative path), with the provenance a reader needs to trace a number:
+git SHA, profile, data, split and mask-set hashes, checkpoints, device. A banner says when the faces were
+synthetic or the profile was ``smoke``/``tiny`` (numbers that show the pipeline works, not the papers'
+results).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..utils.io import atomic_write_csv, atomic_write_json, atomic_write_text, sha256_file
+from ..utils.provenance import device_name, git_sha, package_versions
+
+CSS = Path(__file__).with_name("report.css")
+
+# (heading, what to look at, result-table stems, figure-name prefixes) in report order
+SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("Data and evaluation masks",
+     "Faces, their 8-region parsing maps (patent regions) and the frozen evaluation mask sets: every mask of "
+     "a bin lies inside it, and every method is scored on exactly these masks.",
+     ("splits", "mask_sets"), ("00_",)),
+    ("Classical floor",
+     "Training-free inpainting (Telea, Navier-Stokes, biharmonic) through the same protocol: a trained method "
+     "that does not beat these has not learned anything useful.",
+     ("classical_floor",), ("01_",)),
+    ("CLGN tables (slides tables 1 and 2)",
+     "Reported numbers are the slides' claims at 256 px after 1150 GPU-hours; this run's are from the "
+     "study profile named in the caption.",
+     ("table_clgn_1_regular", "table_clgn_2_irregular"), ()),
+    ("Facial-style table (patent table 1)", "", ("table_patent_1",), ()),
+    ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
+     ("checkpoints", "parser_miou"), ("02_", "03_")),
+    ("CLGN ablations", "", ("ablations_clgn",), ("21_",)),
+    ("Visual comparisons",
+     "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
+     "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),
+)
+
+
+# -- provenance records written by the notebooks -----------------------------------------------------------
+def final_checkpoint(run_dir: str | Path) -> Path:
+    """``<run>/checkpoints/final.pt`` of a training run (clear error when the run did not finish)."""
+    path = Path(run_dir) / "checkpoints" / "final.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"training run {run_dir} has no checkpoints/final.pt (did it finish?)")
+    return path
+
+
+def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) -> dict:
+    """Merge ``{key: run dir, checkpoint, sha256}`` into ``results/checkpoints.json`` (atomic); return it."""
+    path = Path(results_dir) / "checkpoints.json"
+    ckpt = final_checkpoint(run_dir)
+    records = json.loads(path.read_text()) if path.is_file() else {}
+    records[key] = {"run_dir": str(Path(run_dir)), "checkpoint": str(ckpt), "sha256": sha256_file(ckpt)}
+    atomic_write_json(path, records)
+    return records[key]
+
+
+def load_checkpoints(results_dir: str | Path) -> dict[str, dict]:
+    """``results/checkpoints.json`` as a dict (empty when no trained method ran yet)."""
+    path = Path(results_dir) / "checkpoints.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def mask_sets_frame(mask_sets: dict) -> pd.DataFrame:
+    """One row per frozen mask set: kind, bin, n, size, seed, sha256, hole-ratio min/mean/max."""
+    rows = []
+    for (kind, b), (masks, man) in mask_sets.items():
+        ratios = masks.reshape(len(masks), -1).mean(axis=1)
+        rows.append({"kind": kind, "bin": b, "n": len(masks), "size": masks.shape[-1], "seed": man.get("seed", ""),
+                     "sha256": man["sha256"], "ratio_min": ratios.min(), "ratio_mean": ratios.mean(),
+                     "ratio_max": ratios.max()})
+    return pd.DataFrame(rows)
+
+
+def write_frame(frame: pd.DataFrame, results_dir: str | Path, stem: str, caption: str = "") -> Path:
+    """A plain result table as ``<stem>.csv`` + ``<stem>.md`` (atomic)."""
+    results_dir = Path(results_dir)
+    csv = atomic_write_csv(results_dir / f"{stem}.csv", frame)
+    md = frame.to_markdown(index=False, floatfmt=".4g")
+    atomic_write_text(results_dir / f"{stem}.md", (f"**{caption}**\n\n" if caption else "") + md + "\n")
+    return csv
+
+
+def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
+    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded)."""
+    from ..data import open_dataset
+    from ..data.datasets import DATASETS
+
+    if not data_root:
+        return pd.DataFrame([{"dataset": "synthetic", "folder": "(procedural)", "images": "unbounded",
+                              "note": "no data root given: the study runs on synthetic faces"}])
+    rows = []
+    for name in (n for n in DATASETS if n != "synthetic"):
+        try:
+            ds = open_dataset(name, size, data_root=data_root)
+            rows.append({"dataset": name, "folder": str(ds.root), "images": len(ds), "note": ""})
+        except (FileNotFoundError, ValueError) as err:
+            rows.append({"dataset": name, "folder": "", "images": 0, "note": str(err).split(";")[0]})
+    return pd.DataFrame(rows)
+
+
+# -- the report ---------------------------------------------------------------------------------------------
+def banner(params: dict) -> str:
+    """The warning shown at the top when the numbers are not the protocol's."""
+    notes = []
+    if params.get("synthetic"):
+        notes.append("the faces are SYNTHETIC (procedurally drawn; no real dataset used)")
+    if params.get("profile") in ("smoke", "tiny"):
+        notes.append(f"the profile is `{params['profile']}`: minutes of CPU training at "
+                     f"{params.get('size')} px, so the numbers show the pipeline works end to end and are "
+                     "not comparable with the sources' numbers")
+    return ("> **Warning:** " + "; ".join(notes) + ".\n") if notes else ""
+
+
+def study_provenance(out_root: str | Path, params: dict) -> dict:
+    """Everything needed to trace the report's numbers: code, profile, data, hashes, device."""
+    results = Path(out_root) / "results"
+    masks = pd.read_csv(results / "mask_sets.csv") if (results / "mask_sets.csv").is_file() else None
+    splits = pd.read_csv(results / "splits.csv") if (results / "splits.csv").is_file() else None
+    return {"git SHA": git_sha(), "profile": params.get("profile", "?"),
+            "data": "synthetic faces" if params.get("synthetic") else f"{params.get('dataset')} "
+                                                                     f"under {params.get('data_root')}",
+            "resolution": f"{params.get('size')} px", "faces per evaluation cell": params.get("n_eval"),
+            "seed": params.get("seed"), "device": device_name(),
+            "split sha256": "; ".join(f"{r.dataset}: {r.sha256}" for r in splits.itertuples()) if splits is not None
+            else "not recorded",
+            "mask sets": "; ".join(f"{r.kind} {r.bin}: {r.sha256[:16]}" for r in masks.itertuples())
+            if masks is not None else "not recorded",
+            "checkpoints": "; ".join(f"{k}: {v['sha256'][:16]}" for k, v in load_checkpoints(results).items())
+            or "none", "packages": ", ".join(f"{k} {v}" for k, v in package_versions().items())}
+
+
+def _timings(out_root: Path, profile: str) -> str:
+    """Per-notebook wall time from the study runner's state files (console-only numbers, not results)."""
+    rows = []
+    for state in sorted((out_root / "reports" / "executed").glob(f".*.{profile}.json")):
+        rows.append({"notebook": state.name[1:].rsplit(f".{profile}.json", 1)[0],
+                     "seconds": json.loads(state.read_text()).get("seconds")})
+    return pd.DataFrame(rows).to_markdown(index=False) if rows else "(no timings recorded yet)"
+
+
+def _figure_md(fig: Path) -> str:
+    title = fig.stem.split("_", 1)[-1].replace("_", " ")
+    return f"![{title}](../figures/{fig.name})\n\n*{title}* ([PDF](../figures/{fig.stem}.pdf))\n"
+
+
+def report_markdown(out_root: str | Path, params: dict) -> str:
+    """The whole report as Markdown (figures referenced relative to ``reports/``)."""
+    out_root = Path(out_root)
+    results, figures = out_root / "results", out_root / "figures"
+    parts = ["# faceinpaint study report", "", banner(params)]
+    prov = study_provenance(out_root, params)
+    parts += ["## Provenance", "", pd.DataFrame({"item": list(prov), "value": list(prov.values())})
+              .to_markdown(index=False), ""]
+    all_figs = sorted(figures.glob("*.png"))
+    used: set[Path] = set()
+    for heading, text, stems, prefixes in SECTIONS:
+        parts += [f"## {heading}", "", text, ""] if text else [f"## {heading}", ""]
+        for stem in stems:
+            md = results / f"{stem}.md"
+            parts += [md.read_text().rstrip(), ""] if md.is_file() else [f"*{stem}: not produced in this run*", ""]
+        if heading == "CLGN ablations":
+            from .tables import CLGN_ABLATION_CLAIMS
+            parts += [f"> {CLGN_ABLATION_CLAIMS}", ""]
+        for fig in (f for f in all_figs if f.name.startswith(prefixes) and prefixes):
+            used.add(fig)
+            parts.append(_figure_md(fig))
+    others = [f for f in all_figs if f not in used]
+    if others:
+        parts += ["## Other figures", ""] + [_figure_md(f) for f in others]
+    parts += ["## Notebook wall times", "", _timings(out_root, str(params.get("profile"))), ""]
+    return "\n".join(parts)
+
+
+def to_html(markdown_text: str, title: str = "faceinpaint study report") -> str:
+    """Markdown → a standalone HTML page with the report stylesheet inlined."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code", "sane_lists"])
+    css = CSS.read_text() if CSS.is_file() else ""
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n"
+            f"<style>\n{css}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def build_report(out_root: str | Path, params: dict) -> tuple[Path, Path]:
+    """Write ``<out_root>/reports/report.md`` and ``report.html``; returns both paths."""
+    out_root = Path(out_root)
+    text = report_markdown(out_root, params)
+    md = atomic_write_text(out_root / "reports" / "report.md", text)
+    html = atomic_write_text(out_root / "reports" / "report.html", to_html(text))
+    return md, html

@@ -1,0 +1,153 @@
+"""CLGN / LG-Net: GAM, the three-stage generator, ablation flags and one training step each.
+
+Tiny widths, 32-64 px, random-init VGG (labelled: no ImageNet weights on test machines).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from faceinpaint_core.config import resolve
+from faceinpaint_core.methods import get_method_class
+from faceinpaint_core.methods.clgn import LOSSES, CLGNConfig, CLGNMethod, LGNetMethod
+from faceinpaint_core.nets.blocks.gam import GlobalAttentionModule
+from faceinpaint_core.nets.blocks.residual import ResidualBlock
+from faceinpaint_core.nets.clgn import CLGN, count_parameters
+
+torch.set_num_threads(1)
+TINY_NET = dict(width=4, unet_depth=5, local_blocks=1)
+
+
+def _batch(n=2, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(n, 3, size, size, generator=g)
+    mask = torch.zeros(n, 1, size, size)
+    mask[..., size // 4: size // 2 + 3, size // 5: size // 2 + 5] = 1
+    return {"image": image, "mask": mask}
+
+
+def _method(cls=CLGNMethod, **sets):
+    return cls(resolve(cls.config_cls, cls.PROFILES, "tiny", sets))
+
+
+# -- GAM ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("channels,rate,hw", [(8, 4, (5, 7)), (16, 2, (8, 8)), (3, 4, (4, 4))])
+def test_gam_shapes_and_multiplicative_gate(channels, rate, hw):
+    gam = GlobalAttentionModule(channels, rate).eval()
+    x = torch.randn(2, channels, *hw)
+    with torch.no_grad():
+        mc, ms = gam.gates(x)
+        out = gam(x)
+    assert out.shape == mc.shape == ms.shape == x.shape
+    assert ((mc > 0) & (mc < 1) & (ms > 0) & (ms < 1)).all()
+    torch.testing.assert_close(out, x * mc * ms)  # output = input ⊙ attention
+    torch.testing.assert_close(ms, gam.spatial(x * mc))  # spatial gate sees the channel-gated map
+    assert (out.abs() <= x.abs() + 1e-7).all()
+
+
+def test_gam_has_no_pooling_and_rejects_bad_input():
+    gam = GlobalAttentionModule(8)
+    assert not any("Pool" in type(m).__name__ for m in gam.modules())
+    convs = [m for m in gam.spatial.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(7, 7), (7, 7)] and convs[0].out_channels == 2
+    with pytest.raises(ValueError, match="expects"):
+        gam(torch.randn(1, 4, 8, 8))
+
+
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_residual_block_keeps_shape(dilation):
+    x = torch.randn(2, 6, 9, 9)
+    assert ResidualBlock(6, dilation=dilation, norm="instance")(x).shape == x.shape
+
+
+# -- generator ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [64, 128, 256])
+def test_clgn_output_shapes(size):
+    net = CLGN(width=4, unet_depth=6, local_blocks=1).eval()
+    with torch.no_grad():
+        out = net(*_batch(1, size).values())
+    assert set(out) == {"pred", "stage1", "stage2", "stage3", "comp1", "comp2", "comp3"}
+    for v in out.values():
+        assert v.shape == (1, 3, size, size) and v.min() >= 0 and v.max() <= 1
+
+
+def test_composites_keep_known_pixels_and_holes_are_never_read():
+    net = CLGN(**TINY_NET).eval()
+    b = _batch()
+    noisy = b["image"] + b["mask"] * torch.rand_like(b["image"])  # change only hole pixels
+    with torch.no_grad():
+        out, out2 = net(b["image"], b["mask"]), net(noisy, b["mask"])
+    known = b["image"] * (1 - b["mask"])
+    for k in (1, 2, 3):
+        assert torch.equal(out[f"comp{k}"] * (1 - b["mask"]), known)
+        assert torch.equal(out[f"stage{k}"], out2[f"stage{k}"])
+
+
+def test_bad_size_names_the_problem():
+    with pytest.raises(ValueError, match="divisible by 32"):
+        CLGN(**TINY_NET)(torch.rand(1, 3, 48, 40), torch.zeros(1, 1, 48, 40))
+
+
+def test_lgnet_has_no_gam_and_clgn_does():
+    assert get_method_class("lgnet") is LGNetMethod and get_method_class("clgn") is CLGNMethod
+    lg, cl = _method(LGNetMethod), _method(CLGNMethod)
+    assert lg.name == "lgnet" and lg.cfg.gam is False and cl.cfg.gam is True
+    has_gam = lambda net: any(isinstance(m, GlobalAttentionModule) for m in net.modules())
+    assert not has_gam(lg.build_generator()) and has_gam(cl.build_generator())
+    assert count_parameters(CLGN(gam=False, **TINY_NET)) < count_parameters(CLGN(gam=True, **TINY_NET))
+
+
+def test_init_ignores_global_rng():
+    torch.manual_seed(1)
+    a = _method().build_generator().state_dict()
+    torch.manual_seed(2)
+    b = _method().build_generator().state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# -- config / profiles ----------------------------------------------------------------------------
+def test_profiles_resolve_and_validation():
+    for profile in ("tiny", "smoke", "full"):
+        cfg = resolve(CLGNConfig, CLGNMethod.PROFILES, profile)
+        assert cfg.train.size % 2 ** cfg.unet_depth == 0
+    assert resolve(CLGNConfig, CLGNMethod.PROFILES, "full").width == 64
+    with pytest.raises(ValueError, match="stages"):
+        CLGNConfig(stages=4)
+    with pytest.raises(ValueError, match="at least one"):
+        CLGNConfig(**{f"use_{n}": False for n in LOSSES})
+
+
+# -- one training step per ablation ---------------------------------------------------------------
+def _train_step(method, batch):
+    nets = method.build_networks()
+    out = method.forward(nets, batch)
+    detached = {k: v.detach() for k, v in out.items()}
+    d_total, _ = method.discriminator_loss(nets, batch, detached)
+    if "D" in nets:
+        d_total.backward()
+    g_total, terms = method.generator_loss(nets, batch, out)
+    g_total.backward()
+    grads = [p.grad for p in nets["G"].parameters()]
+    return out, terms, g_total, grads, nets
+
+
+@pytest.mark.parametrize("off", [None, *LOSSES])
+@pytest.mark.parametrize("gam", [True, False])
+@pytest.mark.parametrize("stages", [1, 2, 3])
+def test_every_ablation_takes_a_training_step(stages, gam, off):
+    sets = {"stages": stages, "gam": gam, **({f"use_{off}": False} if off else {})}
+    method = _method(**sets)
+    out, terms, total, grads, nets = _train_step(method, _batch(n=1))
+    assert {f"stage{k}" for k in range(1, stages + 1)} <= set(out) and f"stage{stages + 1}" not in out
+    assert set(terms) == set(LOSSES) - {off}
+    assert torch.isfinite(total) and all(torch.isfinite(v) for v in terms.values())
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+    assert ("D" in nets) == (off != "adv")
+
+
+@pytest.mark.parametrize("disc,adv_kind", [("patchgan", "hinge"), ("global-local", "nsgan"), ("sn-patchgan", "lsgan")])
+def test_discriminators_and_adversarial_kinds(disc, adv_kind):
+    method = _method(disc=disc, adv_kind=adv_kind)
+    _, terms, total, _, _ = _train_step(method, _batch())
+    assert torch.isfinite(terms["adv"]) and torch.isfinite(total)
+    assert method.adversarial().kind == adv_kind
