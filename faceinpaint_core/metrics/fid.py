@@ -137,7 +137,8 @@ def frechet_distance_stats(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
-        raise ValueError(f"FID: statistics differ in shape: {mu1.shape} vs {mu2.shape}, {sigma1.shape} vs {sigma2.shape}")
+        raise ValueError(f"FID: statistics differ in shape: mu {mu1.shape} vs {mu2.shape}, "
+                         f"sigma {sigma1.shape} vs {sigma2.shape}")
     with warnings.catch_warnings():  # few samples -> singular covariances: expected, handled below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         covmean = linalg.sqrtm(sigma1.dot(sigma2))
