@@ -276,7 +276,9 @@ class Trainer:
 
 # -- run log: CSV + TensorBoard + sample grids --------------------------------------------------
 class RunLog:
-    """``log.csv`` (one row per logging step, one column per loss term, appended and flushed) and
+    """``log.csv`` (one row per logging step: ``step`` (completed steps), ``wall_s`` (seconds since this
+    process started logging), then the mean of each loss term since the last row, over all ranks;
+    appended and flushed) and
     TensorBoard events under ``tensorboard/``. On resume, rows and events after ``start_step`` (written
     by the interrupted process after its last checkpoint) are dropped. A no-op when not ``enabled``."""
 
@@ -391,6 +393,7 @@ def choose_run(out: Path, method: str, profile: str, resume: bool) -> tuple[Path
         for run in reversed(run_dirs(out, method, profile)):
             ckpt = latest_checkpoint(run / "checkpoints")
             if ckpt is not None:
+                log.info("resuming %s from %s", run, ckpt)
                 return run, ckpt
         log.warning("--resume: no checkpoint of %s-%s under %s; starting a new run", method, profile, out)
     return new_run_dir(out, method, profile), None
