@@ -121,10 +121,7 @@ def from_dict(config_cls, data: dict):
         if f.name not in data:
             continue
         val = data[f.name]
-        default = config_cls.__dataclass_fields__[f.name]
-        ftype = f.type if not isinstance(f.type, str) else None
-        sub_default = (default.default_factory() if default.default_factory is not dataclasses.MISSING
-                       else default.default)
+        sub_default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if is_dataclass(sub_default) and isinstance(val, dict):
             val = from_dict(type(sub_default), val)
         elif isinstance(val, list):

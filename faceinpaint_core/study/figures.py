@@ -114,17 +114,17 @@ def parsing_figure(images: torch.Tensor, parsing: torch.Tensor):
     return fig
 
 
-def loss_curves_figure(logs: dict[str, str | Path], max_terms: int = 8):
-    """One panel per loss term, one line per run, from each run's ``log.csv`` (a ``step`` column + terms).
+def loss_curves_figure(logs: dict[str, str | Path], max_terms: int = 12):
+    """One panel per loss term (generator terms first), one line per run, from each run's ``log.csv``.
 
     Args:
-        logs: ``{run label: path to log.csv}``.
+        logs: ``{run label: path to log.csv}`` (a ``step`` column + one column per logged term).
     """
     frames = {label: pd.read_csv(path) for label, path in logs.items() if Path(path).is_file()}
     if not frames:
         raise FileNotFoundError(f"no log.csv among {list(logs.values())}")
-    terms = [c for f in frames.values() for c in f.columns if _is_term(f, c)]
-    terms = list(dict.fromkeys(terms))[:max_terms]
+    terms = list(dict.fromkeys(c for f in frames.values() for c in f.columns if _is_term(f, c)))
+    terms = sorted(terms, key=lambda t: (not t.startswith("G"), not t.endswith("total"), t))[:max_terms]
     ncol = min(4, len(terms))
     nrow = -(-len(terms) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.0 * nrow), squeeze=False)
@@ -137,15 +137,17 @@ def loss_curves_figure(logs: dict[str, str | Path], max_terms: int = 8):
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(terms):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=6)
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=6, frameon=False)
+    fig.tight_layout(rect=(0, 0.04 + 0.025 * -(-len(labels) // 3), 1, 1))
     return fig
 
 
 def _is_term(frame: pd.DataFrame, col: str) -> bool:
-    """A plottable loss column: numeric, not bookkeeping."""
-    skip = {"step", "epoch", "time", "seconds", "wall", "lr", "lr_g", "lr_d", "images_per_s", "it_s"}
-    return col not in skip and pd.api.types.is_numeric_dtype(frame[col]) and frame[col].notna().any()
+    """A plottable loss column: numeric, not bookkeeping (step, wall time, learning rate, throughput)."""
+    bookkeeping = ("step", "epoch", "time", "wall", "seconds", "lr", "images_per_s", "it_s")
+    return (not any(col == b or col.startswith(f"{b}_") or col.endswith(f"_{b}") for b in bookkeeping)
+            and pd.api.types.is_numeric_dtype(frame[col]) and frame[col].notna().any())
 
 
 def latest_sample(run_dir: str | Path) -> Path:
@@ -207,6 +209,7 @@ def metric_vs_ratio_figure(per_image: pd.DataFrame, metrics: tuple[str, ...] = (
     from .tables import METRIC_LABELS, OUR_LABELS
 
     kinds = list(dict.fromkeys(per_image["mask_type"]))
+    order = [OUR_LABELS.get(m, m) for m in dict.fromkeys(per_image["method"])]
     data = per_image.assign(method=per_image["method"].map(lambda m: OUR_LABELS.get(m, m)),
                             hole_pct=per_image["hole_ratio"] * 100)
     fig, axes = plt.subplots(len(kinds), len(metrics), figsize=(3.0 * len(metrics), 2.5 * len(kinds)),
@@ -216,7 +219,8 @@ def metric_vs_ratio_figure(per_image: pd.DataFrame, metrics: tuple[str, ...] = (
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             finite = sub[np.isfinite(sub[metric])]
-            sns.scatterplot(data=finite, x="hole_pct", y=metric, hue="method", s=8, alpha=0.5, ax=ax,
+            sns.scatterplot(data=finite, x="hole_pct", y=metric, hue="method", hue_order=order, s=8, alpha=0.6,
+                            ax=ax, palette="tab10",
                             legend=(i == 0 and j == len(metrics) - 1))
             ax.set_xlabel("hole ratio (%)", fontsize=7)
             ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=7)

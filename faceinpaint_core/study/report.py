@@ -56,15 +56,28 @@ def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) ->
     path = Path(results_dir) / "checkpoints.json"
     ckpt = final_checkpoint(run_dir)
     records = json.loads(path.read_text()) if path.is_file() else {}
-    records[key] = {"run_dir": str(Path(run_dir)), "checkpoint": str(ckpt), "sha256": sha256_file(ckpt)}
+    records[key] = {"run_dir": _relative(run_dir, path.parent.parent), "checkpoint": _relative(ckpt, path.parent.parent),
+                    "sha256": sha256_file(ckpt)}
     atomic_write_json(path, records)
     return records[key]
 
 
+def _relative(path: str | Path, root: Path) -> str:
+    """``path`` relative to the study's ``out_root`` when inside it (portable records), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def load_checkpoints(results_dir: str | Path) -> dict[str, dict]:
-    """``results/checkpoints.json`` as a dict (empty when no trained method ran yet)."""
+    """``results/checkpoints.json`` with ``run_dir``/``checkpoint`` made absolute (empty when none ran yet)."""
     path = Path(results_dir) / "checkpoints.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    records = json.loads(path.read_text()) if path.is_file() else {}
+    root = path.parent.parent.resolve()
+    return {k: {**v, "run_dir": str(root / v["run_dir"]), "checkpoint": str(root / v["checkpoint"])}
+            for k, v in records.items()}
 
 
 def mask_sets_frame(mask_sets: dict) -> pd.DataFrame:

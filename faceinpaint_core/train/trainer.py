@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import csv
-import io
 import json
 import logging
 import re
-import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from ..config import resolve, to_dict, to_yaml
-from ..utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..utils.io import atomic_write_json, atomic_write_text
 from ..utils.provenance import provenance
 from ..utils.seeding import derive_seed, seed_everything
 from . import data as tdata
+from .runlog import RunLog, save_sample_grid
 from .checkpoint import (load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class, rng_state,
                          save_checkpoint, set_rng_state, step_path)
 from .distributed import (DistInfo, barrier, broadcast_object, cleanup, gather_objects, init_distributed,
@@ -275,92 +272,6 @@ class Trainer:
 
 
 # -- run log: CSV + TensorBoard + sample grids --------------------------------------------------
-class RunLog:
-    """``log.csv`` (one row per logging step: ``step`` (completed steps), ``wall_s`` (seconds since this
-    process started logging), then the mean of each loss term since the last row, over all ranks;
-    appended and flushed) and
-    TensorBoard events under ``tensorboard/``. On resume, rows and events after ``start_step`` (written
-    by the interrupted process after its last checkpoint) are dropped. A no-op when not ``enabled``."""
-
-    def __init__(self, run_dir: Path, start_step: int, enabled: bool = True):
-        self.path, self.enabled, self.t0 = Path(run_dir) / "log.csv", enabled, time.time()
-        self.writer = None
-        if not enabled:
-            return
-        self.header = self._truncate(start_step)
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step + 1 if start_step else None)
-
-    def _truncate(self, start_step: int) -> list[str]:
-        if not self.path.is_file() or self.path.stat().st_size == 0:
-            return []
-        with open(self.path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-            header = list(rows[0].keys()) if rows else []
-        self._rewrite(header, [r for r in rows if int(r["step"]) <= start_step])
-        return header
-
-    def _rewrite(self, header: list[str], rows: list[dict]) -> None:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", restval="")
-        w.writeheader()
-        w.writerows(rows)
-        atomic_write_text(self.path, buf.getvalue())
-
-    def log(self, step: int, terms: dict[str, float]) -> None:
-        """Append one row ``step, wall_s, <term>...`` (a new term rewrites the header) and the TB scalars."""
-        if not self.enabled:
-            return
-        row = {"step": step, "wall_s": f"{time.time() - self.t0:.3f}", **{k: f"{v:.6g}" for k, v in terms.items()}}
-        if not self.header or set(row) - set(self.header):
-            old = []
-            if self.path.is_file() and self.header:
-                with open(self.path, newline="") as fh:
-                    old = list(csv.DictReader(fh))
-            self.header = ["step", "wall_s"] + sorted((set(self.header) | set(row)) - {"step", "wall_s"})
-            self._rewrite(self.header, old)
-        with open(self.path, "a", newline="") as fh:
-            csv.DictWriter(fh, fieldnames=self.header, lineterminator="\n", restval="").writerow(row)
-            fh.flush()
-        for k, v in terms.items():
-            self.writer.add_scalar(k, v, step)
-        self.writer.flush()
-
-    def image(self, tag: str, grid: torch.Tensor, step: int) -> None:
-        if self.writer is not None:
-            self.writer.add_image(tag, grid, step)
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-
-
-def save_sample_grid(cols: dict[str, torch.Tensor], path: Path, runlog: RunLog | None = None, step: int = 0) -> Path:
-    """PNG grid, rows = samples, columns = ``cols`` (each ``(N, 3|1, H, W)`` in [0, 1]), titled with the column names."""
-    from PIL import Image, ImageDraw
-    from torchvision.utils import make_grid
-
-    tiles = [c[i].detach().float().cpu().clamp(0, 1).expand(3, -1, -1) for i in range(next(iter(cols.values())).shape[0])
-             for c in cols.values()]
-    grid = make_grid(torch.stack(tiles), nrow=len(cols), padding=2, pad_value=1.0)
-    if runlog is not None:
-        runlog.image("samples", grid, step)
-    body = Image.fromarray((grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8"))
-    tile_w = body.width // len(cols)
-    page = Image.new("RGB", (body.width, body.height + 12), "white")
-    page.paste(body, (0, 12))
-    draw = ImageDraw.Draw(page)
-    for j, name in enumerate(cols):
-        draw.text((j * tile_w + 2, 0), name[: max(1, tile_w // 6)], fill="black")
-    buf = io.BytesIO()
-    page.save(buf, format="PNG")
-    return atomic_write_bytes(path, buf.getvalue())
-
-
-# -- run folders -------------------------------------------------------------------------------
 _RUN = re.compile(r"^(\d{5})-(.+)$")
 
 
