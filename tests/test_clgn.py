@@ -13,6 +13,8 @@ from faceinpaint_core.methods.clgn import LOSSES, CLGNConfig, CLGNMethod, LGNetM
 from faceinpaint_core.nets.blocks.gam import GlobalAttentionModule
 from faceinpaint_core.nets.blocks.residual import ResidualBlock
 from faceinpaint_core.nets.clgn import CLGN, count_parameters
+from faceinpaint_core.train.distributed import DistInfo
+from faceinpaint_core.train.trainer import Trainer
 
 torch.set_num_threads(1)
 TINY_NET = dict(width=4, unet_depth=5, local_blocks=1)
@@ -111,43 +113,48 @@ def test_profiles_resolve_and_validation():
         cfg = resolve(CLGNConfig, CLGNMethod.PROFILES, profile)
         assert cfg.train.size % 2 ** cfg.unet_depth == 0
     assert resolve(CLGNConfig, CLGNMethod.PROFILES, "full").width == 64
-    with pytest.raises(ValueError, match="stages"):
-        CLGNConfig(stages=4)
+    for bad in ({"stages": 4}, {"gam_stages": (4,)}, {"adv_kind": "lsgann"}, {"disc": "vgg"}, {"norm": "group"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            CLGNConfig(**bad)
     with pytest.raises(ValueError, match="at least one"):
         CLGNConfig(**{f"use_{n}": False for n in LOSSES})
 
 
-# -- one training step per ablation ---------------------------------------------------------------
-def _train_step(method, batch):
-    nets = method.build_networks()
-    out = method.forward(nets, batch)
-    detached = {k: v.detach() for k, v in out.items()}
-    d_total, _ = method.discriminator_loss(nets, batch, detached)
-    if "D" in nets:
-        d_total.backward()
-    g_total, terms = method.generator_loss(nets, batch, out)
-    g_total.backward()
-    grads = [p.grad for p in nets["G"].parameters()]
-    return out, terms, g_total, grads, nets
+# -- one training step per ablation (through the trainer's single-step API) ----------------------
+def _trainer_step(method, batch, tmp_path):
+    trainer = Trainer(method, tmp_path, faces=[], mask_sampler=None, dist=DistInfo(device="cpu"))
+    before = [p.detach().clone() for p in trainer.g_params]
+    terms = trainer.train_step(0, batch)
+    moved = any(not torch.equal(a, b) for a, b in zip(before, trainer.g_params))
+    out = method.forward(trainer.nets, batch)
+    return out, terms, moved, trainer.nets
 
 
 @pytest.mark.parametrize("off", [None, *LOSSES])
 @pytest.mark.parametrize("gam", [True, False])
 @pytest.mark.parametrize("stages", [1, 2, 3])
-def test_every_ablation_takes_a_training_step(stages, gam, off):
+def test_every_ablation_takes_a_training_step(stages, gam, off, tmp_path):
     sets = {"stages": stages, "gam": gam, **({f"use_{off}": False} if off else {})}
-    method = _method(**sets)
-    out, terms, total, grads, nets = _train_step(method, _batch(n=1))
+    out, terms, moved, nets = _trainer_step(_method(**sets), _batch(n=1), tmp_path)
     assert {f"stage{k}" for k in range(1, stages + 1)} <= set(out) and f"stage{stages + 1}" not in out
-    assert set(terms) == set(LOSSES) - {off}
-    assert torch.isfinite(total) and all(torch.isfinite(v) for v in terms.values())
-    assert any(g is not None and g.abs().sum() > 0 for g in grads)
-    assert ("D" in nets) == (off != "adv")
+    g_terms = {k[2:] for k in terms if k.startswith("G/")} - {"total"}
+    assert g_terms == set(LOSSES) - {off}
+    assert all(torch.isfinite(v) for v in terms.values()) and moved
+    assert ("D" in nets) == (off != "adv") and ("D/total" in terms) == (off != "adv")
 
 
 @pytest.mark.parametrize("disc,adv_kind", [("patchgan", "hinge"), ("global-local", "nsgan"), ("sn-patchgan", "lsgan")])
-def test_discriminators_and_adversarial_kinds(disc, adv_kind):
-    method = _method(disc=disc, adv_kind=adv_kind)
-    _, terms, total, _, _ = _train_step(method, _batch())
-    assert torch.isfinite(terms["adv"]) and torch.isfinite(total)
+def test_discriminators_and_adversarial_kinds(disc, adv_kind, tmp_path):
+    method = _method(disc=disc, adv_kind=adv_kind, use_perc=False, use_style=False)
+    _, terms, moved, _ = _trainer_step(method, _batch(), tmp_path)
+    assert torch.isfinite(terms["G/adv"]) and torch.isfinite(terms["D/total"]) and moved
     assert method.adversarial().kind == adv_kind
+
+
+def test_missing_imagenet_vgg_fails_at_build(monkeypatch, tmp_path):
+    from faceinpaint_core.paths import WeightsMissing
+
+    monkeypatch.setattr("faceinpaint_core.paths.weights_dirs", lambda: [tmp_path])
+    method = _method(**{"train.perceptual_weights": "imagenet"})
+    with pytest.raises(WeightsMissing, match="vgg16"):
+        method.build_networks()

@@ -13,6 +13,9 @@ release [LG], applied to every stage k = 1..``stages`` (LG-Net puts perceptual/s
   SN-PatchGAN discriminator (LG-Net trains D on its stage-1 composite; we use the final one, the
   image the method is judged on)                                                         [LG+ours]
 
+Optimiser (LG-Net release): Adam, lr 2e-4 for G and D, betas (0.5, 0.999); batch size 8 is our choice
+(the seed and LG-Net's README do not state one) [ours].
+
 The VGG-16 of the perceptual/style losses is frozen, built lazily from ``cfg.train.perceptual_weights``
 and held on the method instance (never in the trained ``nets`` dict).
 """
@@ -25,6 +28,11 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
+from ..losses.adversarial import KINDS as _ADV_LIB_KINDS
+from ..losses.adversarial import AdversarialLoss
+from ..losses.perceptual import VGG16Features, perceptual_and_style
+from ..losses.reconstruction import masked_l1
+from ..losses.tv import total_variation
 from ..nets.blocks.residual import NORMS
 from ..nets.clgn import CLGN, init_weights
 from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator
@@ -32,6 +40,7 @@ from ..utils.seeding import torch_generator
 from .base import InpaintMethod
 
 LOSSES = ("rec", "adv", "tv", "perc", "style")
+ADV_KINDS = tuple(dict.fromkeys(("lsgan", *_ADV_LIB_KINDS)))
 
 
 def _paper_train() -> TrainConfig:
@@ -80,6 +89,10 @@ class CLGNConfig:
             problems.append(f"norm must be one of {list(NORMS)} (got {self.norm!r})")
         if self.disc not in DISCRIMINATORS:
             problems.append(f"disc must be one of {list(DISCRIMINATORS)} (got {self.disc!r})")
+        if not set(self.gam_stages) <= {1, 2, 3}:
+            problems.append(f"gam_stages must be a subset of (1, 2, 3) (got {self.gam_stages!r})")
+        if self.adv_kind not in ADV_KINDS:
+            problems.append(f"adv_kind must be one of {list(ADV_KINDS)} (got {self.adv_kind!r})")
         if not any(self.losses_on()):
             problems.append("at least one of use_rec/use_adv/use_tv/use_perc/use_style must be on")
         if self.train.size % 2 ** self.unet_depth:
@@ -107,8 +120,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # ~6 s/step on 2 cores (60x the rest of the step); tiny and the tests exercise them.
     "smoke": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16,
               "use_perc": False, "use_style": False,
-              "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 300,
-                        "log_every": 25, "sample_every": 100, "ckpt_every": 100, "val_images": 16}},
+              "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 500,
+                        "log_every": 25, "sample_every": 250, "ckpt_every": 250, "val_images": 16}},
     # the paper: 256 px, width 64, ImageNet VGG-16 (GPU)
     "full": {},
 }
@@ -168,6 +181,10 @@ class CLGNMethod(InpaintMethod):
         return (lambda x: D(x, mask)) if isinstance(D, GlobalLocalDiscriminator) else D
 
     def build_networks(self) -> dict[str, nn.Module]:
+        """``{"G": CLGN, "D": ...}`` (no D when ``use_adv`` is off); builds the VGG now so that missing
+        ImageNet weights fail before training (WeightsMissing), not at the first step."""
+        if self.cfg.use_perc or self.cfg.use_style:
+            self.vgg("cpu")
         nets: dict[str, nn.Module] = {"G": self.build_generator()}
         if self.cfg.use_adv:
             nets["D"] = self.build_discriminator()
@@ -186,33 +203,24 @@ class CLGNMethod(InpaintMethod):
     def vgg(self, device) -> nn.Module:
         """The frozen VGG-16 feature extractor of the perceptual/style losses (built once, lazily)."""
         if self._vgg is None:
-            from ..losses.perceptual import VGG16Features
-
             self._vgg = VGG16Features(weights=self.cfg.train.perceptual_weights).eval().requires_grad_(False)
         return self._vgg.to(device)
 
     def adversarial(self):
         """The adversarial objective ``cfg.adv_kind`` (LSGAN, LG-Net's, when losses/ lacks it)."""
         if self._adv is None:
-            from ..losses import adversarial as A
-
-            self._adv = LSGANLoss() if self.cfg.adv_kind == "lsgan" and "lsgan" not in A.KINDS \
-                else A.AdversarialLoss(self.cfg.adv_kind)
+            lib = self.cfg.adv_kind in _ADV_LIB_KINDS
+            self._adv = AdversarialLoss(self.cfg.adv_kind) if lib else LSGANLoss()
         return self._adv
 
     def vgg_terms(self, pairs, target) -> tuple[torch.Tensor, torch.Tensor]:
         """Perceptual and style terms summed over every ``(y_k, c_k)``, from one batched VGG pass."""
-        from ..losses.perceptual import perceptual_and_style
-
         preds = torch.cat([t for pair in pairs for t in pair])
         perc, style = perceptual_and_style(self.vgg(target.device), preds, target.repeat(2 * len(pairs), 1, 1, 1))
         return perc * 2 * len(pairs), style * 2 * len(pairs)  # the losses average over the batch
 
     def loss_terms(self, nets, batch, out) -> dict[str, torch.Tensor]:
         """Unweighted switched-on terms, each summed over stages (see the module docstring)."""
-        from ..losses.reconstruction import masked_l1
-        from ..losses.tv import total_variation
-
         c, x, m, pairs = self.cfg, batch["image"], batch["mask"], self.stage_pairs(out)
         terms = {}
         if c.use_rec:

@@ -6,9 +6,11 @@ CNN / residual blocks, with the Global Attention Mechanism (GAM) added "from dee
 (由深到浅), every stage completing the previous one (多次补全). Its strongest baseline LG-Net
 (Quan et al., "Image Inpainting with Local and Global Refinement", IEEE TIP 31:2405-2420, 2022)
 has the same three stages without GAM. Every choice the seed leaves open is taken from LG-Net's
-public description / release where it has one, and is marked [LG] below; our own choices are [ours].
+public release (github.com/weizequan/LGNet: model ``pix2pixglg``, ``--netG1 unet_256 --netG2
+resnet_4blocks --netG3 unet256 --netD snpatch --gan_mode lsgan``) where it has one, marked [LG]
+below; our own choices are marked [ours].
 
-Stage wiring (eqs of LG-Net sec. III; seed "多次补全")
+Stage wiring (LG-Net release; seed "多次补全")
     x_k-input = cat(2*c_{k-1} - 1, m)  (4 channels, image part in [-1, 1])              [LG]
     c_0 = x ⊙ (1 - m) + 1 ⊙ m          (holes filled with white before stage 1)          [LG]
     y_k = G_k(x_k-input)                 (raw stage output, in [0, 1])
@@ -21,8 +23,8 @@ Stage 1, coarse network ``G_1``: U-Net (pix2pix "unet_256") with ``unet_depth`` 
   no norm on the outermost and innermost down convs.                                        [LG]
 Stage 2, local refinement ``G_2``: ResNet generator ("resnet_4blocks"): 7x7 conv, ``local_downs``
   (=2) stride-2 3x3 convs, ``local_blocks`` (=4) residual blocks at 4w (dilation 1), 2 transposed
-  convs, 7x7 conv. Its receptive field is ~100 px (7 + 2 + 4 + 4 blocks x 2 convs x 8 + up path),
-  i.e. local, whatever the image size.                                                      [LG]
+  convs, 7x7 conv. Its receptive field is 85 px (133 px with GAM's two 7x7 convs at 1/4 scale;
+  measured by input gradients), i.e. local, whatever the image size. No dilation.           [LG]
 Stage 3, global refinement ``G_3``: the same U-Net topology as ``G_1`` (whole-image receptive
   field). LG-Net puts its own attention modules after the decoder levels at 1/16, 1/8 and 1/4 of
   the input; CLGN puts GAM there (deep → shallow, the seed's "由深到浅").                   [LG+ours]
@@ -37,6 +39,8 @@ Normalisation: BatchNorm (``norm="batch"``; instance / none selectable); GAM kee
 Output activation: ``(tanh(z) + 1) / 2`` — LG-Net's tanh output in [-1, 1] mapped to [0, 1].
 Widths: w = 64 (``width``) in ``full``, as pix2pix / LG-Net's ``ngf``.                     [LG]
 Input size: H and W must be divisible by ``2**unet_depth`` (and ``2**local_downs``).
+Size (``full``, 256 px): G 133.2 M parameters (G_1 63.0 M, G_2 7.1 M, G_3 63.0 M), 109 GFLOPs per
+  forward; without GAM (LG-Net) 114.3 M and 75 GFLOPs — the 7x7 spatial convs of GAM cost the rest.
 """
 from __future__ import annotations
 
@@ -55,7 +59,7 @@ def unet_widths(width: int, depth: int) -> list[int]:
 
 
 def stage_input(composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Network input of a CLGN stage, LG-Net sec. III: ``cat(2*c - 1, m)``.
+    """Network input of a CLGN stage (LG-Net release): ``cat(2*c - 1, m)``.
 
     Args:
         composite: ``(N, 3, H, W)`` in [0, 1], previous composite (or hole-filled input).

@@ -13,7 +13,7 @@ STUDY_PROFILES: dict[str, dict] = {
     # synthetic faces, seconds: what `make test` runs through papermill
     "tiny": dict(dataset="synthetic", size=32, n_eval=8, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=False, eval_lpips=False,
-                 train_profile="tiny", ablation_steps=4, n_visual=3, seed=0,
+                 train_profile="tiny", ablation_steps=2, n_visual=3, seed=0,
                  train_sets={}),
     # real faces on a 2-core CPU in under 10 minutes; numbers are smoke numbers, not the paper's
     "smoke": dict(dataset="celebamask-hq", size=64, n_eval=50, bins=["1-10", "20-30", "40-50"],

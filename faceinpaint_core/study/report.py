@@ -23,7 +23,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Data and evaluation masks",
      "Faces, their 8-region parsing maps (patent regions) and the frozen evaluation mask sets: every mask of "
      "a bin lies inside it, and every method is scored on exactly these masks.",
-     ("splits", "mask_sets"), ("00_",)),
+     ("datasets_found", "splits", "mask_sets"), ("00_",)),
     ("Classical floor",
      "Training-free inpainting (Telea, Navier-Stokes, biharmonic) through the same protocol: a trained method "
      "that does not beat these has not learned anything useful.",
@@ -34,7 +34,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("table_clgn_1_regular", "table_clgn_2_irregular"), ()),
     ("Facial-style table (patent table 1)", "", ("table_patent_1",), ()),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
-     ("checkpoints", "parser_miou"), ("02_", "03_")),
+     ("parser_miou",), ("02_", "03_")),
     ("CLGN ablations", "", ("ablations_clgn",), ("21_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
@@ -56,7 +56,8 @@ def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) ->
     path = Path(results_dir) / "checkpoints.json"
     ckpt = final_checkpoint(run_dir)
     records = json.loads(path.read_text()) if path.is_file() else {}
-    records[key] = {"run_dir": _relative(run_dir, path.parent.parent), "checkpoint": _relative(ckpt, path.parent.parent),
+    root = path.parent.parent
+    records[key] = {"run_dir": _relative(run_dir, root), "checkpoint": _relative(ckpt, root),
                     "sha256": sha256_file(ckpt)}
     atomic_write_json(path, records)
     return records[key]
@@ -158,6 +159,16 @@ def _timings(out_root: Path, profile: str) -> str:
     return pd.DataFrame(rows).to_markdown(index=False) if rows else "(no timings recorded yet)"
 
 
+def _checkpoints_md(results: Path) -> str:
+    """The trained runs: run folder and checkpoint sha256 (from ``results/checkpoints.json``)."""
+    path = results / "checkpoints.json"
+    records = json.loads(path.read_text()) if path.is_file() else {}
+    if not records:
+        return "*no trained checkpoints in this run*"
+    rows = [{"run": k, "run folder": v["run_dir"], "checkpoint sha256": v["sha256"]} for k, v in records.items()]
+    return "**Trained checkpoints**\n\n" + pd.DataFrame(rows).to_markdown(index=False)
+
+
 def _figure_md(fig: Path) -> str:
     title = fig.stem.split("_", 1)[-1].replace("_", " ")
     return f"![{title}](../figures/{fig.name})\n\n*{title}* ([PDF](../figures/{fig.stem}.pdf))\n"
@@ -178,6 +189,8 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
         for stem in stems:
             md = results / f"{stem}.md"
             parts += [md.read_text().rstrip(), ""] if md.is_file() else [f"*{stem}: not produced in this run*", ""]
+        if heading == "Training":
+            parts += [_checkpoints_md(results), ""]
         if heading == "CLGN ablations":
             from .tables import CLGN_ABLATION_CLAIMS
             parts += [f"> {CLGN_ABLATION_CLAIMS}", ""]

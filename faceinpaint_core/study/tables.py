@@ -9,7 +9,8 @@ Every table has two blocks with the same columns:
 
 A method the source reports but this project does not implement shows as ``not implemented``; a method
 implemented but not evaluated in this run shows as ``not run`` (``not computed`` for a metric or bin the
-profile skips, e.g. FID in ``tiny``); a cell a source does not report shows as ``—``. Nothing absent ever becomes a zero.
+profile skips, e.g. FID in ``tiny``); a cell a source does not report shows as ``—``. Nothing absent
+ever becomes a zero.
 
 Tables are kept *tidy* (one row per cell: ``block, row, col, value, display, ...``) and written as CSV
 (tidy), Markdown and LaTeX (booktabs) by :func:`write_table`.
