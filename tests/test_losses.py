@@ -73,8 +73,9 @@ def test_d_loss_rewards_scoring_real_higher(kind):
     total.backward()
     assert all(p.grad is not None for p in D.parameters())
     # probe the objective on raw scores: its gradient must favour high real and low fake scores
-    s_real = torch.tensor([0.0, 0.0]).requires_grad_(True)
-    s_fake = torch.tensor([0.0, 0.0]).requires_grad_(True)
+    # (0.5 lies between every kind's real and fake targets: LSGAN's are 1 and 0)
+    s_real = torch.tensor([0.5, 0.5]).requires_grad_(True)
+    s_fake = torch.tensor([0.5, 0.5]).requires_grad_(True)
     d_adv = AdversarialLoss(kind)._d_adv(s_real, s_fake)
     gr, gf = torch.autograd.grad(d_adv, (s_real, s_fake))
     assert (gr < 0).all() and (gf > 0).all()  # descent raises real scores and lowers fake scores
@@ -102,7 +103,7 @@ def test_wgan_clip_and_unknown_kind():
     AdversarialLoss("wgan", clip=0.01).clip_weights(D)
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01
     with pytest.raises(ValueError, match="known"):
-        AdversarialLoss("lsgan")
+        AdversarialLoss("least-squares")
 
 
 def test_conditioned_discriminator_via_partial():
@@ -170,3 +171,15 @@ def test_local_crop_follows_the_hole():
     mask[0, :, 2:6, 26:30] = 1  # near the top-right corner: clamped
     top, left = hole_crop_boxes(mask, 16)  # sample 1 is empty: centre crop
     assert top.tolist() == [0, 8] and left.tolist() == [16, 8]
+
+
+def test_lsgan_values_on_a_toy_case():
+    """LSGAN (Mao et al. 2017): D(real)=1, D(fake)=0 is D's optimum (loss 0); G's loss is (D(fake)-1)²."""
+    class ConstD(torch.nn.Module):
+        def forward(self, x):
+            return x.mean(dim=(1, 2, 3))
+
+    real, fake = torch.ones(2, 1, 4, 4), torch.zeros(2, 1, 4, 4)
+    total, _ = AdversarialLoss("lsgan").d_loss(ConstD(), real, fake)
+    assert total.item() == pytest.approx(0.0)
+    assert AdversarialLoss("lsgan").g_loss(ConstD(), real, fake).item() == pytest.approx(1.0)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-KINDS = ("nsgan", "hinge", "relativistic", "wgan", "wgan-gp")
+KINDS = ("nsgan", "hinge", "relativistic", "lsgan", "wgan", "wgan-gp")
 
 
 def _input_grad(D: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,6 +112,8 @@ class AdversarialLoss:
             return F.relu(1 - s_real).mean() + F.relu(1 + s_fake).mean()
         if self.kind == "relativistic":
             return relativistic_average_loss(s_real, s_fake)
+        if self.kind == "lsgan":  # Mao et al. 2017 eq. (2), a=0, b=c=1 (LG-Net's gan_mode=lsgan)
+            return 0.5 * ((s_real - 1).pow(2).mean() + s_fake.pow(2).mean())
         return s_fake.mean() - s_real.mean()  # wgan, wgan-gp
 
     # -- generator --------------------------------------------------------------------------
@@ -130,6 +132,8 @@ class AdversarialLoss:
             return relativistic_average_loss(s_fake, s_real)
         if self.kind == "nsgan":
             return F.softplus(-s_fake).mean()
+        if self.kind == "lsgan":
+            return (s_fake - 1).pow(2).mean()
         return -s_fake.mean()  # hinge, wgan, wgan-gp
 
     # -- WGAN weight clipping ---------------------------------------------------------------

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..config import TrainConfig
-from ..losses.adversarial import KINDS as _ADV_LIB_KINDS
+from ..losses.adversarial import KINDS as ADV_KINDS
 from ..losses.adversarial import AdversarialLoss
 from ..losses.perceptual import VGG16Features, perceptual_and_style
 from ..losses.reconstruction import masked_l1
@@ -40,7 +40,6 @@ from ..utils.seeding import torch_generator
 from .base import InpaintMethod
 
 LOSSES = ("rec", "adv", "tv", "perc", "style")
-ADV_KINDS = tuple(dict.fromkeys(("lsgan", *_ADV_LIB_KINDS)))
 
 
 def _paper_train() -> TrainConfig:
@@ -127,26 +126,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-class LSGANLoss:
-    """Least-squares GAN, Mao et al. 2017 eq. (2) (LG-Net's ``gan_mode=lsgan``), with AdversarialLoss's interface.
-
-    D: ``½·E[(D(real) - 1)²] + ½·E[D(fake)²]``; G: ``E[(D(fake) - 1)²]`` (PatchGAN maps are averaged).
-    """
-
-    kind = "lsgan"
-
-    def d_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        s_real, s_fake = D(real).float(), D(fake.detach()).float()
-        adv = 0.5 * ((s_real - 1).pow(2).mean() + s_fake.pow(2).mean())
-        return adv, {"d_adv": adv.detach(), "d_real": s_real.detach().mean(), "d_fake": s_fake.detach().mean()}
-
-    def g_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return (D(fake).float() - 1).pow(2).mean()
-
-    def clip_weights(self, D: nn.Module) -> None:
-        """No weight clipping for LSGAN (interface parity with AdversarialLoss)."""
-
-
 class CLGNMethod(InpaintMethod):
     """CLGN (coarse–local–global + GAM), seed slides 04/07: networks, forward pass and five losses."""
 
@@ -207,10 +186,9 @@ class CLGNMethod(InpaintMethod):
         return self._vgg.to(device)
 
     def adversarial(self):
-        """The adversarial objective ``cfg.adv_kind`` (LSGAN, LG-Net's, when losses/ lacks it)."""
+        """The adversarial objective ``cfg.adv_kind`` (default LSGAN, as LG-Net)."""
         if self._adv is None:
-            lib = self.cfg.adv_kind in _ADV_LIB_KINDS
-            self._adv = AdversarialLoss(self.cfg.adv_kind) if lib else LSGANLoss()
+            self._adv = AdversarialLoss(self.cfg.adv_kind)
         return self._adv
 
     def vgg_terms(self, pairs, target) -> tuple[torch.Tensor, torch.Tensor]:
