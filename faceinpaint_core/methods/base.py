@@ -14,6 +14,10 @@ The :class:`~faceinpaint_core.train.trainer.Trainer` calls, each step::
 * ``parsing`` ``(N, H, W)`` long, 0 = background, 1..8 = regions (present when the dataset has labels).
 
 Loss terms are returned as ``{name: scalar tensor}`` so the trainer logs every one.
+
+Optional hooks the trainer looks for: ``after_discriminator_step(nets)`` (e.g. WGAN weight clipping)
+and the class attribute ``ddp_find_unused_parameters = True`` for networks with branches that a step
+may skip (passed to DistributedDataParallel).
 """
 from __future__ import annotations
 

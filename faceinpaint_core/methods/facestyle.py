@@ -172,11 +172,5 @@ class FaceStyleMethod(InpaintMethod):
         cols["parsing"] = torch.from_numpy(colorize(parsing)).permute(0, 3, 1, 2).float().div(255).to(out["pred"].device)
         return cols
 
-    # -- inference --------------------------------------------------------------------------
-    @torch.no_grad()
-    def inpaint(self, nets, image, mask, parsing=None) -> torch.Tensor:
-        """Raw prediction in [0, 1]; with ``parsing=None`` (or ``cfg.parsing="predicted"``) the parser predicts it."""
-        batch = {"image": image * (1 - mask), "mask": mask}
-        if parsing is not None:
-            batch["parsing"] = parsing
-        return self.forward(nets, batch)["pred"].clamp(0, 1)
+    # inference: InpaintMethod.inpaint; with parsing=None (or cfg.parsing="predicted") forward() asks the
+    # parser for the map (see parsing_for)
