@@ -56,7 +56,9 @@ PROFILES: dict[str, dict] = {
              "widths": (8, 16, 16, 32, 32), "style_widths": (8, 16, 16, 16), "style_dim": 16,
              "d_width": 8, "d_layers": 2},
     # CelebAMask-HQ 1k at 64 px on a 2-core CPU in under 3 minutes (random-init VGG: labelled smoke numbers)
-    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 4, "train.steps": 300,
+    # lr_g 5e-4 (not the full profile's 1e-4): measured on irregular 20-30 % after 300 steps,
+    # PSNR 18.1 at 1e-4 vs 20.9 at 5e-4 (and 20.9 at 1e-3)
+    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 4, "train.steps": 300, "train.lr_g": 5e-4,
               "train.dataset": "celebamask-hq", "train.ckpt_every": 300, "train.log_every": 10,
               "train.sample_every": 150, "train.num_workers": 1,
               "widths": (16, 32, 64, 64, 64), "style_widths": (16, 32, 64, 64), "style_dim": 64,
