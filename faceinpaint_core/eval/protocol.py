@@ -53,6 +53,9 @@ class EvalSpec:
     mask_root: str = "results/cache/mask_sets"
     mask_source: str | None = None  # data root for nvidia / qdimd mask kinds
     profile: str = "adhoc"
+    quantize: str = "uint8"          # uint8 | none: round outputs to 8 bits before PSNR/SSIM/L1 (issue 10.5)
+    parsing: str = "labels"          # labels | predicted: where parsing-conditioned methods get their maps
+    parser_checkpoint: str | None = None  # face parser for parsing="predicted"
 
 
 def prepare_mask_sets(spec: EvalSpec) -> dict[tuple[str, str], tuple[np.ndarray, dict]]:

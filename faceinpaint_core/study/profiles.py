@@ -42,6 +42,22 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
     # per-method --set overrides; the dataset always follows the study's choice
     params["train_sets"] = {m: {**params["train_sets"].get(m, {}), "train.dataset": params["dataset"]}
                             for m in TRAINED_METHODS}
+    params["irregular_kind"] = irregular_mask_kind(None if synthetic else data_root)
+    params["mask_kinds"] = [params["irregular_kind"] if k == "irregular" else k for k in params["mask_kinds"]]
     params.update(profile=profile, data_root=str(data_root) if data_root else "", synthetic=synthetic,
                   out_root=str(out_root))
     return params
+
+
+def irregular_mask_kind(data_root) -> str:
+    """The study's irregular mask set: ``"nvidia"`` (NVIDIA irregular masks, when present under the data
+    root) else ``"irregular"`` (generated free-form strokes, the fallback)."""
+    if not data_root:
+        return "irregular"
+    from ..masks.external import nvidia_dir
+
+    try:
+        nvidia_dir(data_root)
+    except (FileNotFoundError, ValueError):
+        return "irregular"
+    return "nvidia"
