@@ -18,7 +18,8 @@ from faceinpaint_core.study.profiles import study_parameters
 from faceinpaint_core.utils.io import sha256_file
 
 REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "size", "n_eval", "bins", "mask_kinds",
-                   "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets"}
+                   "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets",
+                   "irregular_kind"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "20_tables",
                       "21_ablations_clgn", "22_visual_comparisons", "99_report"}
 TRAINED = ("clgn", "lgnet", "facestyle")
