@@ -61,7 +61,8 @@ def cmd_inpaint(a) -> int:
 def cmd_study(a) -> int:
     from .study.pipeline import run_study
 
-    return run_study(a.profile, only=_csv(a.only) if a.only else None, force=a.force, data_root=a.data_root)
+    return run_study(a.profile, only=_csv(a.only) if a.only else None, force=a.force, data_root=a.data_root,
+                     jobs=a.jobs, dry_run=a.dry_run, cluster=a.cluster)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,20")
     s.add_argument("--force", action="store_true", help="rerun steps even when nothing changed")
     s.add_argument("--data-root", default=None)
+    s.add_argument("--jobs", type=int, default=1, help="workflow jobs run at once on this machine (default 1)")
+    s.add_argument("--dry-run", action="store_true", help="print the jobs that would run, and why; run nothing")
+    s.add_argument("--cluster", default=None, help="submit jobs through a workflow profile, e.g. slurm "
+                   "(workflow/profiles/<name>/config.yaml)")
     s.set_defaults(fn=cmd_study)
     return p
 

@@ -13,16 +13,20 @@ import pandas as pd
 import pytest
 
 from faceinpaint_core.study import tables as T
+from faceinpaint_core.study.records import read_checkpoint_records
 from faceinpaint_core.study.pipeline import list_notebooks, run_study
-from faceinpaint_core.study.profiles import study_parameters
+from faceinpaint_core.study.profiles import STUDY_METHODS, STUDY_PROFILES, study_parameters
+from faceinpaint_core.methods.clgn import ABLATIONS
 from faceinpaint_core.utils.io import sha256_file
 
 REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "size", "n_eval", "bins", "mask_kinds",
                    "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets",
-                   "irregular_kind"}
-EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "20_tables",
-                      "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+                   "irregular_kind", "method"}
+EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
+                      "20_tables", "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+STEP_NOTEBOOKS = EXPECTED_NOTEBOOKS - {"02_train_clgn", "03_train_facestyle", "03_train_parser"}
 TRAINED = ("clgn", "lgnet", "facestyle")
+TINY_ABLATIONS = STUDY_PROFILES["tiny"]["ablations"]
 
 
 # -- committed notebooks --------------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ def test_notebook_defines_no_library_logic(path: Path) -> None:
 def tiny_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     t0 = time.perf_counter()
-    rc = run_study("tiny", out_root=out)
+    rc = run_study("tiny", out_root=out, jobs=2)
     print(f"tiny study: {time.perf_counter() - t0:.1f}s")
     return out, rc
 
@@ -82,8 +86,10 @@ def _csv(out: Path, name: str) -> pd.DataFrame:
 def test_tiny_study_succeeds(tiny_study) -> None:
     out, rc = tiny_study
     assert rc == 0
-    for nb in EXPECTED_NOTEBOOKS:
+    for nb in STEP_NOTEBOOKS:
         assert (out / "reports" / "executed" / f"{nb}.ipynb").is_file()
+    for method in STUDY_METHODS:  # a per-method notebook runs once per method: one executed copy each
+        assert (out / "reports" / "executed" / "train" / f"{method}.ipynb").is_file()
 
 
 @pytest.mark.slow
@@ -110,9 +116,9 @@ def test_protocol_results_are_sane_with_provenance(tiny_study, name, methods) ->
 @pytest.mark.slow
 def test_checkpoints_recorded_with_their_hash(tiny_study) -> None:
     out = tiny_study[0]
-    records = json.loads((out / "results" / "checkpoints.json").read_text())
+    records = read_checkpoint_records(out / "results")
     assert {"clgn", "lgnet", "facestyle", "parser"} <= set(records)
-    assert sum(k.startswith("ablation: ") for k in records) == len(T.CLGN_ABLATIONS)
+    assert sum(k.startswith("ablation-clgn-") for k in records) == len(TINY_ABLATIONS)
     for rec in records.values():
         assert sha256_file(out / rec["checkpoint"]) == rec["sha256"]
     evals = _csv(out, "eval_clgn.csv")
@@ -146,7 +152,9 @@ def test_ablations_every_variant_evaluated(tiny_study) -> None:
     table = _csv(tiny_study[0], "ablations_clgn.csv")
     run = table[(table["block"] == T.THIS_RUN) & (table["metric"] == "psnr")]
     assert list(run["row"]) == [label for label, _, _ in T.CLGN_ABLATIONS]
-    assert run["value"].notna().all()
+    ran = {ABLATIONS[v][0] for v in TINY_ABLATIONS}
+    assert run.loc[run["row"].isin(ran), "value"].notna().all()
+    assert set(run.loc[~run["row"].isin(ran), "display"]) == {T.NOT_RUN}  # variants the tiny profile skips
     rep = table[(table["block"] == T.REPORTED) & (table["metric"] == "lpips")]
     assert rep["value"].notna().sum() == 6  # five losses alone + all five (the slides' table)
 
@@ -167,7 +175,8 @@ def test_parser_miou_and_data_records(tiny_study) -> None:
 def test_figures_png_and_pdf(tiny_study) -> None:
     figures = tiny_study[0] / "figures"
     stems = {p.stem for p in figures.glob("*.png")}
-    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn_lgnet", "02_samples_clgn",
+    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn", "02_loss_curves_lgnet",
+                 "02_samples_clgn",
                  "03_loss_curves_facestyle", "21_loss_curves_ablations", "22_comparison_irregular_20-30",
                  "22_comparison_regular_20-30", "22_metric_vs_hole_ratio"):
         assert stem in stems
@@ -190,17 +199,16 @@ def test_report_has_provenance_banner_and_every_figure(tiny_study) -> None:
 
 
 @pytest.mark.slow
-def test_rerun_with_nothing_changed_skips_every_step(tiny_study, capsys) -> None:
+def test_rerun_with_nothing_changed_runs_nothing(tiny_study, capfd) -> None:
     out, rc = tiny_study
     assert rc == 0
-    capsys.readouterr()
+    capfd.readouterr()
     t0 = time.perf_counter()
     assert run_study("tiny", out_root=out) == 0
     secs = time.perf_counter() - t0
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")]
-    assert len(lines) == len(EXPECTED_NOTEBOOKS) and all("skipped" in ln for ln in lines), \
-        f"a step re-ran (did package code change during the test?): {lines}"
-    assert secs < 20
+    captured = capfd.readouterr()
+    assert "Nothing to be done" in captured.out + captured.err, "a job re-ran (did package code change?)"
+    assert secs < 30
 
 
 def _failing_notebook(folder: Path) -> Path:
@@ -215,13 +223,16 @@ def _failing_notebook(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_failing_notebook_returns_nonzero_naming_notebook_and_cell(tmp_path, capsys) -> None:
+def test_failing_notebook_job_names_notebook_and_cell(tmp_path, capsys) -> None:
+    from faceinpaint_core.study.jobs import main as job_main
+
     nb = _failing_notebook(tmp_path)
-    assert run_study("tiny", out_root=tmp_path / "out", notebooks=[nb]) == 1
+    executed = tmp_path / "out" / "reports" / "executed" / "50_fails.ipynb"
+    rc = job_main(["notebook", str(nb), "--profile", "tiny", "--out-root", str(tmp_path / "out"),
+                   "--executed", str(executed)])
+    assert rc == 1
     err = capsys.readouterr().err
-    assert "50_fails.ipynb" in err and "cell" in err and "deliberate failure" in err
-    assert not (tmp_path / "out" / "reports" / "executed" / ".50_fails.tiny.json").exists()
+    assert "50_fails.ipynb" in err and "cell" in err and "deliberate failure" in err and str(executed) in err
 
 
 # -- table builders on hand-made rows (no study needed) ----------------------------------------------------------
@@ -263,3 +274,79 @@ def test_parser_miou_frame() -> None:
            "miou_val_masked": 0.4, "iou_clean_skin": 0.7, "iou_masked_skin": 0.6}
     frame = T.parser_miou_frame(res)
     assert set(frame["condition"]) == {"clean", "masked"} and frame["iou"].max() == 0.7
+
+
+# -- the workflow: precise reruns, --force, the cluster profile ---------------------------------------------------
+def _dry_run_jobs(out: Path, capfd, **kw) -> list[tuple[str, str]]:
+    """``(rule, wildcards)`` of every job a dry run would run (parsed from Snakemake's job listing)."""
+    capfd.readouterr()
+    assert run_study("tiny", out_root=out, dry_run=True, **kw) == 0
+    text = capfd.readouterr().out
+    jobs, rule = [], None
+    for line in text.splitlines():
+        if line.startswith("rule ") and line.endswith(":"):
+            rule = line[5:-1]
+            jobs.append((rule, ""))
+        elif line.strip().startswith("wildcards:") and rule:
+            jobs[-1] = (rule, line.split(":", 1)[1].strip())
+    return [j for j in jobs if j[0] != "all"]
+
+
+@pytest.mark.slow
+def test_editing_one_network_reruns_that_method_and_downstream_only(tiny_study, capfd) -> None:
+    import os
+
+    from faceinpaint_core.study.codedeps import PACKAGE_DIR
+
+    out = tiny_study[0]
+    path = PACKAGE_DIR / "nets" / "facestyle.py"
+    st = path.stat()
+    try:
+        os.utime(path, (st.st_atime, time.time() + 5))  # "edit" the file without changing it
+        jobs = _dry_run_jobs(out, capfd)
+    finally:
+        os.utime(path, (st.st_atime, st.st_mtime))
+    rules = {r for r, _ in jobs}
+    assert ("train", "method=facestyle") in jobs and ("evaluate", "method=facestyle") in jobs
+    assert {"tables", "visual", "report"} <= rules
+    assert not [j for j in jobs if "clgn" in j[1] or "lgnet" in j[1] or "parser" in j[1]], jobs
+    assert not {"data", "classical"} & rules
+
+
+@pytest.mark.slow
+def test_force_reruns_every_job(tiny_study, capfd) -> None:
+    jobs = _dry_run_jobs(tiny_study[0], capfd, force=True)
+    trains = {w for r, w in jobs if r == "train"}
+    assert trains == {f"method={m}" for m in STUDY_METHODS}
+    assert sum(r == "ablation" for r, _ in jobs) == len(TINY_ABLATIONS)
+    assert {"data", "classical", "tables", "ablation_tables", "visual", "report"} <= {r for r, _ in jobs}
+
+
+def test_slurm_profile_requests_a_gpu_for_training(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from faceinpaint_core.study.pipeline import cluster_profile, snakemake_command
+
+    cmd = snakemake_command("full", tmp_path, "", jobs=4, dry_run=True, cluster="slurm")
+    assert cmd[cmd.index("--workflow-profile") + 1] == str(cluster_profile("slurm"))
+    cmd[cmd.index("--config") + 1:cmd.index("--config") + 4] = ["profile=full", "data_root=", "threads=8"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    blocks = res.stdout.split("\nrule ")
+    train = [b for b in blocks if b.startswith("train:")]
+    assert len(train) == len(STUDY_METHODS)
+    for block in train:
+        res_line = next(ln for ln in block.splitlines() if ln.strip().startswith("resources:"))
+        assert "gpu=1" in res_line and "runtime=4320" in res_line and "slurm_partition=" in res_line
+    data = next(b for b in blocks if b.startswith("data:"))
+    assert "gpu=" not in next(ln for ln in data.splitlines() if ln.strip().startswith("resources:"))
+
+
+def test_unknown_cluster_profile_and_bad_jobs_are_clear_errors(tmp_path) -> None:
+    with pytest.raises(ValueError, match="known"):
+        run_study("tiny", out_root=tmp_path, cluster="nope", dry_run=True)
+    with pytest.raises(ValueError, match="--jobs"):
+        run_study("tiny", out_root=tmp_path, jobs=0)
+    with pytest.raises(ValueError, match="--only 77"):
+        run_study("tiny", out_root=tmp_path, only=("77",))

@@ -126,12 +126,32 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def _only(loss: str) -> dict[str, bool]:
+    return {f"use_{k}": k == loss for k in LOSSES}
+
+
+#: The study's CLGN ablations (seed slides section 07): ``{slug: (row label, config overrides)}``; each is a
+#: flag of the one CLGN class, trained by its own workflow job.
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "stages1": ("stages=1 (coarse)", {"stages": 1}),
+    "stages2": ("stages=2 (coarse+local)", {"stages": 2}),
+    "no-gam": ("GAM off (stages=3)", {"gam": False}),
+    "rec-only": ("reconstruction loss only", _only("rec")),
+    "adv-only": ("adversarial loss only", _only("adv")),
+    "tv-only": ("total variation loss only", _only("tv")),
+    "perc-only": ("perceptual loss only", _only("perc")),
+    "style-only": ("style loss only", _only("style")),
+    "full": ("CLGN: stages=3, GAM, all five losses", {}),
+}
+
+
 class CLGNMethod(InpaintMethod):
     """CLGN (coarse–local–global + GAM), seed slides 04/07: networks, forward pass and five losses."""
 
     name = "clgn"
     config_cls = CLGNConfig
     PROFILES = PROFILES
+    ABLATIONS = ABLATIONS
 
     def __init__(self, cfg: CLGNConfig):
         super().__init__(cfg)
@@ -238,6 +258,7 @@ class LGNetMethod(CLGNMethod):
 
     name = "lgnet"
     config_cls = LGNetConfig
+    ABLATIONS = {}
 
 
 __all__ = ["CLGNConfig", "CLGNMethod", "LGNetConfig", "LGNetMethod", "PROFILES", "LOSSES"]

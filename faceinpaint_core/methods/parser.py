@@ -91,6 +91,7 @@ class FaceParserMethod(InpaintMethod):
     """Face parser trained with cross-entropy over background + 8 regions; no discriminator."""
 
     name = "parser"
+    evaluated_by_protocol = False  # scored by mIoU in its notebook, not by the inpainting protocol
     config_cls = FaceParserConfig
     PROFILES = PROFILES
     needs_parsing = True

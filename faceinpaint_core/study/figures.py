@@ -191,7 +191,7 @@ def composite_predictions(predictors: list, image: torch.Tensor, mask: torch.Ten
 
 def comparison_figure(image: torch.Tensor, mask: torch.Tensor, outputs: dict[str, torch.Tensor], title: str):
     """The seeds' figures 1-2: original, masked input, then each method's composited output."""
-    from .tables import OUR_LABELS
+    from .labels import OUR_LABELS
 
     cols = {"original": image, "masked input": masked_input(image, mask)}
     cols.update({OUR_LABELS.get(k, k): v for k, v in outputs.items()})
@@ -206,7 +206,7 @@ def metric_vs_ratio_figure(per_image: pd.DataFrame, metrics: tuple[str, ...] = (
     """
     import seaborn as sns
 
-    from .tables import METRIC_LABELS, OUR_LABELS
+    from .labels import METRIC_LABELS, OUR_LABELS
 
     kinds = list(dict.fromkeys(per_image["mask_type"]))
     order = [OUR_LABELS.get(m, m) for m in dict.fromkeys(per_image["method"])]

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..utils.io import atomic_write_csv, atomic_write_json, atomic_write_text, sha256_file
 from ..utils.provenance import device_name, git_sha, package_versions
+from .records import final_checkpoint, load_checkpoints, read_checkpoint_records, record_checkpoint  # noqa: F401
 
 CSS = Path(__file__).with_name("report.css")
 
@@ -43,44 +44,6 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 # -- provenance records written by the notebooks -----------------------------------------------------------
-def final_checkpoint(run_dir: str | Path) -> Path:
-    """``<run>/checkpoints/final.pt`` of a training run (clear error when the run did not finish)."""
-    path = Path(run_dir) / "checkpoints" / "final.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"training run {run_dir} has no checkpoints/final.pt (did it finish?)")
-    return path
-
-
-def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) -> dict:
-    """Merge ``{key: run dir, checkpoint, sha256}`` into ``results/checkpoints.json`` (atomic); return it."""
-    path = Path(results_dir) / "checkpoints.json"
-    ckpt = final_checkpoint(run_dir)
-    records = json.loads(path.read_text()) if path.is_file() else {}
-    root = path.parent.parent
-    records[key] = {"run_dir": _relative(run_dir, root), "checkpoint": _relative(ckpt, root),
-                    "sha256": sha256_file(ckpt)}
-    atomic_write_json(path, records)
-    return records[key]
-
-
-def _relative(path: str | Path, root: Path) -> str:
-    """``path`` relative to the study's ``out_root`` when inside it (portable records), else absolute."""
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def load_checkpoints(results_dir: str | Path) -> dict[str, dict]:
-    """``results/checkpoints.json`` with ``run_dir``/``checkpoint`` made absolute (empty when none ran yet)."""
-    path = Path(results_dir) / "checkpoints.json"
-    records = json.loads(path.read_text()) if path.is_file() else {}
-    root = path.parent.parent.resolve()
-    return {k: {**v, "run_dir": str(root / v["run_dir"]), "checkpoint": str(root / v["checkpoint"])}
-            for k, v in records.items()}
-
-
 def mask_sets_frame(mask_sets: dict) -> pd.DataFrame:
     """One row per frozen mask set: kind, bin, n, size, seed, sha256, hole-ratio min/mean/max."""
     rows = []
@@ -151,18 +114,18 @@ def study_provenance(out_root: str | Path, params: dict) -> dict:
 
 
 def _timings(out_root: Path, profile: str) -> str:
-    """Per-notebook wall time from the study runner's state files (console-only numbers, not results)."""
+    """Per-job wall time written by the workflow's jobs (console-only numbers, not results)."""
     rows = []
-    for state in sorted((out_root / "reports" / "executed").glob(f".*.{profile}.json")):
-        rows.append({"notebook": state.name[1:].rsplit(f".{profile}.json", 1)[0],
-                     "seconds": json.loads(state.read_text()).get("seconds")})
+    for path in sorted((out_root / "reports" / "executed" / "timings").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("profile") == profile:
+            rows.append({"job": rec["job"], "seconds": rec.get("seconds")})
     return pd.DataFrame(rows).to_markdown(index=False) if rows else "(no timings recorded yet)"
 
 
 def _checkpoints_md(results: Path) -> str:
     """The trained runs: run folder and checkpoint sha256 (from ``results/checkpoints.json``)."""
-    path = results / "checkpoints.json"
-    records = json.loads(path.read_text()) if path.is_file() else {}
+    records = read_checkpoint_records(results)
     if not records:
         return "*no trained checkpoints in this run*"
     rows = [{"run": k, "run folder": v["run_dir"], "checkpoint sha256": v["sha256"]} for k, v in records.items()]
@@ -200,7 +163,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
     others = [f for f in all_figs if f not in used]
     if others:
         parts += ["## Other figures", ""] + [_figure_md(f) for f in others]
-    parts += ["## Notebook wall times", "", _timings(out_root, str(params.get("profile"))), ""]
+    parts += ["## Job wall times", "", _timings(out_root, str(params.get("profile"))), ""]
     return "\n".join(parts)
 
 

@@ -32,9 +32,7 @@ ABSENT, NOT_IMPLEMENTED, NOT_RUN, NOT_COMPUTED = "—", "not implemented", "not 
 METHOD_MAP = {"CLGN": "clgn", "Ours": "clgn", "LG-Net": "lgnet", "facial-style (patent)": "facestyle"}
 # reported metric name -> protocol metric name (faceinpaint_core.eval.protocol.METRICS)
 METRIC_MAP = {"L1_percent": "l1_percent", "PSNR": "psnr", "SSIM": "ssim", "FID": "fid", "LPIPS": "lpips"}
-METRIC_LABELS = {"l1_percent": "L1 (%)", "psnr": "PSNR", "ssim": "SSIM", "fid": "FID", "lpips": "LPIPS"}
-OUR_LABELS = {"telea": "Telea", "ns": "Navier-Stokes", "biharmonic": "biharmonic", "clgn": "CLGN",
-              "lgnet": "LG-Net", "facestyle": "facial-style"}
+from .labels import METRIC_LABELS, OUR_LABELS  # noqa: E402  (shared with the figures)
 CLASSICAL = ("telea", "ns", "biharmonic")
 BIN_LABELS = {"1-10": "1-10 %", "20-30": "20-30 %", "40-50": "40-50 %", "average": "average"}
 
@@ -250,22 +248,20 @@ def run_caption(profile: str, dataset: str, synthetic: bool, n_eval: int, size: 
 
 
 # --- ablations --------------------------------------------------------------------------------------------
-LOSS_FLAGS = {"reconstruction": "use_rec", "adversarial": "use_adv", "total variation": "use_tv",
-              "perceptual": "use_perc", "style": "use_style"}
+# CLGN ablation slug (methods.clgn.ABLATIONS) -> the reported row of the slides' loss-ablation table
+_ABLATION_REPORTED = {"rec-only": "CLGN loss=reconstruction", "adv-only": "CLGN loss=adversarial",
+                      "tv-only": "CLGN loss=total variation", "perc-only": "CLGN loss=perceptual",
+                      "style-only": "CLGN loss=style", "full": "CLGN loss=all five"}
 
 
-def _only(loss: str) -> dict[str, bool]:
-    return {flag: name == loss for name, flag in LOSS_FLAGS.items()}
+def _clgn_ablations() -> tuple[tuple[str, dict, str | None], ...]:
+    from ..methods.clgn import ABLATIONS
+
+    return tuple((label, flags, _ABLATION_REPORTED.get(slug)) for slug, (label, flags) in ABLATIONS.items())
 
 
 # (row label, CLGN config overrides, reported method name in reported_tables.csv or None)
-CLGN_ABLATIONS: tuple[tuple[str, dict, str | None], ...] = (
-    ("stages=1 (coarse)", {"stages": 1}, None),
-    ("stages=2 (coarse+local)", {"stages": 2}, None),
-    ("GAM off (stages=3)", {"gam": False}, None),
-    *((f"{loss} loss only", _only(loss), f"CLGN loss={loss}") for loss in LOSS_FLAGS),
-    ("CLGN: stages=3, GAM, all five losses", {}, "CLGN loss=all five"),
-)
+CLGN_ABLATIONS: tuple[tuple[str, dict, str | None], ...] = _clgn_ablations()
 
 # What the slides state about stage stacking and GAM, in words only (no table): quoted, never computed.
 CLGN_ABLATION_CLAIMS = (
