@@ -281,7 +281,8 @@ def _dry_run_jobs(out: Path, capfd, **kw) -> list[tuple[str, str]]:
     """``(rule, wildcards)`` of every job a dry run would run (parsed from Snakemake's job listing)."""
     capfd.readouterr()
     assert run_study("tiny", out_root=out, dry_run=True, **kw) == 0
-    text = capfd.readouterr().out
+    captured = capfd.readouterr()
+    text = captured.out + "\n" + captured.err  # Snakemake logs its job listing to stderr
     jobs, rule = [], None
     for line in text.splitlines():
         if line.startswith("rule ") and line.endswith(":"):
