@@ -18,6 +18,20 @@ import yaml
 class TrainConfig:
     """Trainer settings shared by every method (the method's own config embeds one as ``train``)."""
 
+    def __post_init__(self):
+        """Reject impossible values at once (before a run folder exists), naming the ``train.<key>``."""
+        for name, lo in _TRAIN_MINIMA.items():
+            _check_at_least(f"train.{name}", getattr(self, name), lo)
+        for name in ("lr_g", "lr_d"):
+            _check_positive(f"train.{name}", getattr(self, name))
+        for name in ("ema_decay", "grad_clip"):
+            if getattr(self, name) is not None:
+                _check_positive(f"train.{name}", getattr(self, name))
+        if self.ema_decay is not None and not self.ema_decay < 1:
+            raise ValueError(f"train.ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+
     size: int = 256                 # working resolution (square)
     batch_size: int = 8
     steps: int = 200_000
@@ -44,20 +58,6 @@ class TrainConfig:
     train_bins: tuple[str, ...] = ("1-10", "10-20", "20-30", "30-40", "40-50", "50-60")
     val_images: int = 64
     perceptual_weights: str = "imagenet"  # imagenet | random (random-init VGG: tests / smoke, labelled)
-
-    def __post_init__(self):
-        """Reject impossible values at once (before a run folder exists), naming the ``train.<key>``."""
-        for name, lo in _TRAIN_MINIMA.items():
-            _check_at_least(f"train.{name}", getattr(self, name), lo)
-        for name in ("lr_g", "lr_d"):
-            _check_positive(f"train.{name}", getattr(self, name))
-        for name in ("ema_decay", "grad_clip"):
-            if getattr(self, name) is not None:
-                _check_positive(f"train.{name}", getattr(self, name))
-        if self.ema_decay is not None and not self.ema_decay < 1:
-            raise ValueError(f"train.ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
 
 
 # smallest allowed value of each integer TrainConfig field
