@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..paths import data_root as find_data_root
 from ..utils.io import atomic_write_json, sha256_bytes, sha256_json
-from ..utils.provenance import REPO_ROOT
+from ..utils.provenance import REPO_ROOT, git_dirty, git_sha
 from .profiles import study_parameters
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -73,6 +73,10 @@ def run_study(profile: str, only: tuple[str, ...] | None = None, force: bool = F
     code, data = code_fingerprint(), data_fingerprint(params["data_root"])
     banner = "SYNTHETIC faces (no dataset found)" if params["synthetic"] else f"data {params['data_root']}"
     print(f"faceinpaint study: profile={profile}, {banner}, outputs under {out_root}")
+    if git_dirty():
+        print(f"faceinpaint study: warning: the working tree has uncommitted changes; every result row will carry "
+              f"git_sha {git_sha()[:12]}…-dirty and the report will say so (commit first for results to keep)",
+              file=sys.stderr)
     prev, total0 = "", time.perf_counter()
     for nb in notebooks or list_notebooks():
         key = _step_key(nb, params, code, data, prev)
