@@ -44,6 +44,17 @@ def read_mask(path: str | Path, polarity: str = "white-hole") -> torch.Tensor:
     return hole.float()
 
 
+def check_hole_fraction(mask: torch.Tensor, path, polarity: str) -> float:
+    """Warn when the mask ``(1, 1, H, W)`` has no hole (output = input) or is all hole (nothing is known)."""
+    frac = float(mask.mean())
+    if frac == 0.0:
+        log.warning("%s: the mask has no hole pixels (polarity %s); the output equals the input", path, polarity)
+    elif frac == 1.0:
+        log.warning("%s: the mask is 100%% hole (polarity %s): no pixel of the image is known, so the output is "
+                    "the method's guess alone; check --mask-polarity", path, polarity)
+    return frac
+
+
 def encode_image(image: torch.Tensor, suffix: str) -> bytes:
     """``(1, 3, H, W)`` in [0, 1] → encoded file bytes in the format of ``suffix`` (PNG, JPEG, ...)."""
     arr = (image[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
@@ -109,8 +120,7 @@ def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoi
     if img.shape[-2:] != msk.shape[-2:]:
         raise ValueError(f"{mask}: mask is {msk.shape[-1]}x{msk.shape[-2]} but image {image} is "
                          f"{img.shape[-1]}x{img.shape[-2]} (width x height); they must match")
-    if not msk.any():
-        log.warning("%s: the mask has no hole pixels (polarity %s); the output equals the input", mask, mask_polarity)
+    check_hole_fraction(msk, mask, mask_polarity)
     predictor, model_size = load_inpainter(method, checkpoint, parser_checkpoint, device)
     s = int(size or model_size or 256)
     small_img, small_msk = to_model_size(img, msk, s)

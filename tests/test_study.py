@@ -102,10 +102,13 @@ def test_protocol_results_are_sane_with_provenance(tiny_study, name, methods) ->
     for m in methods:
         mine = rows[rows["method"] == m]
         assert {(k, b) for k, b in zip(mine["mask_type"], mine["bin"])} == cells
-        assert {"l1_percent", "psnr", "ssim"} <= set(mine["metric"])
-    for metric, lo, hi in (("l1_percent", 0, 100), ("psnr", 5, math.inf), ("ssim", -1, 1)):
+        assert {"l1_percent", "psnr", "ssim_gauss", "ssim_skimage"} <= set(mine["metric"])
+        assert set(mine["output"]) == {"composite", "raw"}
+    for metric, lo, hi in (("l1_percent", 0, 100), ("psnr", 5, math.inf), ("ssim_gauss", -1, 1),
+                           ("ssim_skimage", -1, 1)):
         vals = rows.loc[rows["metric"] == metric, "value"]
         assert vals.between(lo, hi).all(), f"{name}: {metric} out of [{lo}, {hi}]"
+    assert set(rows["quantize"]) == {"uint8"} and set(rows["split"]) == {"test"}
     for col in ("git_sha", "device", "split_hash", "mask_set_sha256", "checkpoint_sha256"):
         assert rows[col].notna().all() and (rows[col].astype(str) != "").all(), f"{name}: empty {col}"
     assert set(rows["profile"]) == {"tiny"} and set(rows["dataset"]) == {"synthetic"}
@@ -141,10 +144,15 @@ def test_seed_tables_show_reported_beside_this_run(tiny_study) -> None:
     for m in ("telea", "clgn", "lgnet"):
         psnr = run[(run["method"] == m) & (run["metric"] == "psnr")]["value"]
         assert psnr.notna().all() and (psnr > 5).all()
-    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED}
+    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED,
+                                                                T.stand_in_display("LG-Net", "lgnet")}
+    assert set(run.loc[run["method"] == "clgn", "output"]) == {"composite"}
     patent = _csv(out, "table_patent_1.csv")
     fs = patent[(patent["block"] == T.THIS_RUN) & (patent["method"] == "facestyle") & (patent["metric"] == "psnr")]
-    assert fs["value"].notna().all()
+    assert fs["value"].notna().all() and set(fs["output"]) == {"raw"}
+    for stem in ("table_clgn_1_regular", "table_clgn_2_irregular", "table_patent_1"):
+        md = (out / "results" / f"{stem}.md").read_text()
+        assert "8 images per cell" in md and "32×32 px" in md and "test split" in md and "8 bits" in md
 
 
 @pytest.mark.slow
@@ -237,36 +245,79 @@ def test_failing_notebook_job_names_notebook_and_cell(tmp_path, capsys) -> None:
 
 # -- table builders on hand-made rows (no study needed) ----------------------------------------------------------
 def _measured() -> pd.DataFrame:
-    base = dict(mask_type="regular", bin="1-10", note="", result_file="x.csv")
-    return pd.DataFrame([{**base, "method": "telea", "metric": "psnr", "value": 30.0},
-                         {**base, "method": "clgn", "metric": "fid", "value": float("nan"),
-                          "note": "n/a (weights missing)"}])
+    base = dict(mask_type="regular", bin="1-10", note="", quantize="uint8", result_file="x.csv")
+    return pd.DataFrame([{**base, "method": "telea", "output": "composite", "metric": "psnr", "value": 30.0},
+                         {**base, "method": "telea", "output": "raw", "metric": "psnr", "value": 29.0},
+                         {**base, "method": "facestyle", "output": "raw", "metric": "psnr", "value": 21.0},
+                         {**base, "method": "facestyle", "output": "composite", "metric": "psnr", "value": 22.0},
+                         {**base, "method": "clgn", "output": "composite", "metric": "fid", "value": float("nan"),
+                          "note": "n/a (weights missing)"},
+                         {**base, "method": "lgnet", "output": "composite", "metric": "fid", "value": 51.234,
+                          "note": "n=50, n<2048, not comparable"}])
 
 
 def test_clgn_table_absent_methods_are_never_zero() -> None:
     table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
     run = table[table["block"] == T.THIS_RUN].set_index(["col", "row"])["display"]
     assert run[("CA", "PSNR 1-10 %")] == T.NOT_IMPLEMENTED
-    assert run[("LG-Net (lgnet)", "PSNR 1-10 %")] == T.NOT_RUN
-    assert run[("Telea", "PSNR 1-10 %")] == "30.00"
-    assert run[("Telea", "SSIM 1-10 %")] == T.NOT_COMPUTED
+    assert run[("CLGN w/o GAM (lgnet)", "PSNR 1-10 %")] == T.NOT_COMPUTED
+    assert run[("Telea", "PSNR 1-10 %")] == "30.00"  # the composite, not the raw 29.00
+    assert run[("Telea", "SSIM (Gaussian σ=1.5) 1-10 %")] == T.NOT_COMPUTED
     assert run[("CLGN (clgn)", "FID 1-10 %")] == "n/a (weights missing)"
+    assert run[("CLGN w/o GAM (lgnet)", "FID 1-10 %")] == "51.23 (n=50, n<2048, not comparable)"
     rep = table[table["block"] == T.REPORTED].set_index(["col", "row"])["display"]
-    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net (lgnet)", "FID 1-10 %")] == "0.40"
+    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net", "FID 1-10 %")] == "0.40"
+    assert rep[("LG-Net", "SSIM (Gaussian σ=1.5) 1-10 %")] == "0.995"
+    assert rep[("LG-Net", "SSIM (7×7 uniform, skimage default) 1-10 %")] == T.ABSENT
     assert "0" not in set(table["display"])
 
 
+def test_lgnet_is_labelled_clgn_without_gam() -> None:
+    """The reported LG-Net column keeps LG-Net's numbers and says this study's stand-in is CLGN w/o GAM."""
+    table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
+    cols = list(dict.fromkeys(table["col"]))
+    assert cols[cols.index("LG-Net") + 1] == "CLGN w/o GAM (lgnet)"
+    lg = table[(table["col"] == "LG-Net") & (table["block"] == T.THIS_RUN)]
+    assert set(lg["display"]) == {T.stand_in_display("LG-Net", "lgnet")} and lg["value"].isna().all()
+    assert "CLGN w/o GAM" in T.stand_in_display("LG-Net", "lgnet")
+    assert (table.loc[table["col"] == "CLGN w/o GAM (lgnet)", "method"] == "lgnet").all()
+    assert T.OUR_LABELS["lgnet"] == "CLGN w/o GAM" and "LG-Net" not in T.METHOD_MAP
+
+
+def test_captions_name_mask_set_images_split_size_output_quantisation() -> None:
+    run = T.RunInfo("smoke", "celebamask-hq", False, 50, 64, split="test", quantize="uint8")
+    for kind in ("irregular", "nvidia"):
+        cap = T.clgn_caption(2, kind, ("1-10", "20-30"), run)
+        assert T.mask_set_name(kind) in cap and "QD-IMD" in cap  # the slides' set beside this run's
+        for words in ("50 images per cell", "64×64 px", "test split", "composite", "8 bits", "Gaussian σ=1.5",
+                      "7×7 uniform", "2048"):
+            assert words in cap
+    assert "NVIDIA" in T.mask_set_name("nvidia") and "strokes" in T.mask_set_name("irregular")
+    pat = T.patent_caption("nvidia", ("1-10",), run)
+    assert "raw network output" in pat and "names neither the mask set" in pat and "QD-IMD" not in pat
+    assert "not quantised" in T.RunInfo("x", "d", True, 8, 32, quantize="none").caption()
+    assert T.recorded(_measured(), "quantize") == "uint8"
+    tex = T.tex_escape(pat)
+    assert "σ" not in tex and "×" not in tex
+
+
 def test_patent_table_maps_facial_style(tmp_path) -> None:
-    table = T.patent_table(T.load_reported(), _measured(), ours=("telea",))
+    table = T.patent_table(T.load_reported(), _measured().assign(bin="average"), ours=("telea",),
+                           mask_type="regular")
     rows = list(dict.fromkeys(table["row"]))
     assert rows[:4] == ["CE", "CA", "DeepFill v2 (gated conv)", "facial-style (patent) (facestyle)"]
     rep = table[(table["block"] == T.REPORTED) & (table["row"] == "CE")].set_index("col")["display"]
     assert rep["PSNR"] == "18.69" and rep["FID"] == T.ABSENT
+    run = table[table["block"] == T.THIS_RUN].set_index(["row", "col"])["display"]
+    assert run[("facial-style (patent) (facestyle)", "PSNR")] == "21.00"  # the raw network output
+    assert run[("Telea", "PSNR")] == "29.00"
     paths = T.write_table(table, tmp_path, "patent", "caption with 50% & under_score")
     tex = paths["tex"].read_text()
     assert r"50\% \& under\_score" in tex and tex.count(r"\midrule") == 2
     assert pd.read_csv(paths["csv"]).shape[0] == len(table)
-    assert "*this run*" in paths["md"].read_text()
+    md = paths["md"].read_text()
+    assert "*this run* — raw network output, 8-bit quantised" in md
+    assert r"\emph{this run} --- raw network output, 8-bit quantised" in tex
 
 
 def test_parser_miou_frame() -> None:

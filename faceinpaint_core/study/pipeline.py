@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..paths import data_root as find_data_root
 from ..utils.io import sha256_json
-from ..utils.provenance import REPO_ROOT
+from ..utils.provenance import REPO_ROOT, git_dirty, git_sha
 from .profiles import STUDY_METHODS, study_parameters
 
 SNAKEFILE = REPO_ROOT / "workflow" / "Snakefile"
@@ -95,6 +95,10 @@ def run_study(profile: str, only: tuple[str, ...] | None = None, force: bool = F
     targets = step_targets(tuple(only)) if only else []
     banner = "SYNTHETIC faces (no dataset found)" if params["synthetic"] else f"data {params['data_root']}"
     print(f"faceinpaint study: profile={profile}, {banner}, outputs under {out_root}", flush=True)
+    if git_dirty():
+        print(f"faceinpaint study: warning: the working tree has uncommitted changes; every result row will carry "
+              f"git_sha {git_sha()[:12]}…-dirty and the report will say so (commit first for results to keep)",
+              file=sys.stderr)
     cmd = snakemake_command(profile, out_root, params["data_root"], jobs, force, dry_run, targets, cluster)
     rc = subprocess.run(cmd, cwd=out_root).returncode
     if rc != 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..paths import portable_path
 from ..utils.io import atomic_write_json, sha256_file
 
 
@@ -34,12 +35,12 @@ def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) ->
 
 
 def _relative(path: str | Path, root: Path) -> str:
-    """``path`` relative to the study's ``out_root`` when inside it (portable records), else absolute."""
+    """``path`` relative to the study's ``out_root`` when inside it; else :func:`portable_path` (no absolute paths)."""
     path = Path(path).resolve()
     try:
         return str(path.relative_to(root.resolve()))
     except ValueError:
-        return str(path)
+        return portable_path(path)
 
 
 def read_checkpoint_records(results_dir: str | Path) -> dict[str, dict]:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..paths import portable_path
 from ..utils.io import atomic_write_csv, atomic_write_json, atomic_write_text, sha256_file
-from ..utils.provenance import device_name, git_sha, package_versions
+from ..utils.provenance import device_name, git_sha, is_dirty, package_versions
 from .records import final_checkpoint, load_checkpoints, read_checkpoint_records, record_checkpoint  # noqa: F401
 
 CSS = Path(__file__).with_name("report.css")
@@ -65,7 +66,10 @@ def write_frame(frame: pd.DataFrame, results_dir: str | Path, stem: str, caption
 
 
 def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
-    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded)."""
+    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded).
+
+    Folders are written as ``$FACEINPAINT_DATA/<folder>``: committed results name no one's machine.
+    """
     from ..data import open_dataset
     from ..data.datasets import DATASETS
 
@@ -76,13 +80,39 @@ def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
     for name in (n for n in DATASETS if n != "synthetic"):
         try:
             ds = open_dataset(name, size, data_root=data_root)
-            rows.append({"dataset": name, "folder": str(ds.root), "images": len(ds), "note": ""})
+            rows.append({"dataset": name, "folder": portable_path(ds.root, data_root), "images": len(ds), "note": ""})
         except (FileNotFoundError, ValueError) as err:
-            rows.append({"dataset": name, "folder": "", "images": 0, "note": str(err).split(";")[0]})
+            note = str(err).split(";")[0].replace(str(Path(data_root).resolve()), "$FACEINPAINT_DATA")
+            rows.append({"dataset": name, "folder": "", "images": 0, "note": note})
     return pd.DataFrame(rows)
 
 
 # -- the report ---------------------------------------------------------------------------------------------
+def dirty_results(results_dir: str | Path) -> dict[str, list[str]]:
+    """``{result file: [its -dirty git SHAs]}`` for every result CSV with a row made from an uncommitted tree."""
+    out = {}
+    for csv in sorted(Path(results_dir).glob("*.csv")):
+        try:
+            shas = pd.read_csv(csv, usecols=["git_sha"], dtype=str)["git_sha"].dropna().unique()
+        except (ValueError, pd.errors.EmptyDataError):  # a table without provenance columns
+            continue
+        dirty = sorted(sha for sha in shas if is_dirty(sha))
+        if dirty:
+            out[csv.name] = dirty
+    return out
+
+
+def dirty_warning(results_dir: str | Path) -> str:
+    """A visible warning when any result row was made from a dirty tree (empty when all are clean)."""
+    dirty = dirty_results(results_dir)
+    if not dirty:
+        return ""
+    files = ", ".join(f"`{name}` ({', '.join(s[:12] + '…-dirty' for s in shas)})" for name, shas in dirty.items())
+    return ("> **Warning: dirty tree.** These results were made from a working tree with uncommitted changes, "
+            f"so no commit holds the exact code that made them: {files}. Commit, then rerun "
+            "`make study-force` to get results traceable to a clean git SHA.\n")
+
+
 def banner(params: dict) -> str:
     """The warning shown at the top when the numbers are not the protocol's."""
     notes = []
@@ -100,9 +130,11 @@ def study_provenance(out_root: str | Path, params: dict) -> dict:
     results = Path(out_root) / "results"
     masks = pd.read_csv(results / "mask_sets.csv") if (results / "mask_sets.csv").is_file() else None
     splits = pd.read_csv(results / "splits.csv") if (results / "splits.csv").is_file() else None
-    return {"git SHA": git_sha(), "profile": params.get("profile", "?"),
-            "data": "synthetic faces" if params.get("synthetic") else f"{params.get('dataset')} "
-                                                                     f"under {params.get('data_root')}",
+    sha = git_sha()
+    return {"git SHA": sha, "git dirty": "yes: uncommitted changes" if is_dirty(sha) else "no",
+            "profile": params.get("profile", "?"),
+            "data": "synthetic faces" if params.get("synthetic") else f"{params.get('dataset')} under "
+                                                                     "$FACEINPAINT_DATA",
             "resolution": f"{params.get('size')} px", "faces per evaluation cell": params.get("n_eval"),
             "seed": params.get("seed"), "device": device_name(),
             "split sha256": "; ".join(f"{r.dataset}: {r.sha256}" for r in splits.itertuples()) if splits is not None
@@ -141,7 +173,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
     """The whole report as Markdown (figures referenced relative to ``reports/``)."""
     out_root = Path(out_root)
     results, figures = out_root / "results", out_root / "figures"
-    parts = ["# faceinpaint study report", "", banner(params)]
+    parts = ["# faceinpaint study report", "", banner(params), dirty_warning(results)]
     prov = study_provenance(out_root, params)
     parts += ["## Provenance", "", pd.DataFrame({"item": list(prov), "value": list(prov.values())})
               .to_markdown(index=False), ""]

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DIRTY_SUFFIX = "-dirty"
 
 
 @lru_cache(maxsize=1)
@@ -18,9 +19,19 @@ def git_sha(short: bool = False) -> str:
         sha = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
+        return sha + (DIRTY_SUFFIX if dirty else "")
     except Exception:
         return "unknown"
+
+
+def is_dirty(sha: str) -> bool:
+    """True for a SHA recorded from a working tree with uncommitted changes (``<sha>-dirty``)."""
+    return str(sha).endswith(DIRTY_SUFFIX)
+
+
+def git_dirty() -> bool:
+    """True when the repository's tracked files differ from HEAD (results then carry ``-dirty``)."""
+    return is_dirty(git_sha())
 
 
 def package_versions(names=("torch", "torchvision", "numpy", "scikit-image", "opencv-python-headless",
@@ -54,6 +65,9 @@ def device_name(device=None) -> str:
 
 
 def provenance(device=None, **extra) -> dict:
-    """One dict with everything a reader needs to trace a number back to code and machine."""
-    return {"git_sha": git_sha(), "python": platform.python_version(), "packages": package_versions(),
-            "device": device_name(device), **extra}
+    """One dict with everything a reader needs to trace a number back to code and machine.
+
+    ``git_dirty`` is True when the tree had uncommitted changes: such a run is not exactly any commit.
+    """
+    return {"git_sha": git_sha(), "git_dirty": git_dirty(), "python": platform.python_version(),
+            "packages": package_versions(), "device": device_name(device), **extra}
