@@ -36,8 +36,12 @@ class TrainConfig:
     batch_size: int = 8
     steps: int = 200_000
     lr_g: float = 1e-4
-    lr_d: float = 4e-4
+    lr_d: float = 4e-4              # shared fallback: the two-time-scale 4:1 of SAGAN (Zhang et al. 2019);
+                                    # every method sets its own source's lr_g / lr_d (see its docstring)
     betas: tuple[float, float] = (0.5, 0.999)
+    lr_schedule: str = "constant"   # constant | linear_decay | cosine (train/lr_schedule.py), G and D alike
+    lr_decay_start: int | None = None  # step where the decay begins; None = steps // 2 for linear_decay
+                                       # (LG-Net: 100 constant + 100 decaying epochs), 0 for cosine
     optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
     n_critic: int = 1               # discriminator updates per generator update
     ema_decay: float | None = None  # generator EMA (None = off)
