@@ -31,6 +31,12 @@ class TrainConfig:
             raise ValueError(f"train.ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.lr_schedule not in ("constant", "linear_decay", "cosine"):  # train/lr_schedule.SCHEDULES
+            raise ValueError(f"train.lr_schedule must be one of constant, linear_decay, cosine, "
+                             f"got {self.lr_schedule!r}")
+        if self.lr_decay_start is not None and not 0 <= self.lr_decay_start <= self.steps:
+            raise ValueError(f"train.lr_decay_start must be in [0, train.steps={self.steps}] or None, "
+                             f"got {self.lr_decay_start!r}")
 
     size: int = 256                 # working resolution (square)
     batch_size: int = 8

@@ -179,3 +179,23 @@ def test_verify_reports_a_corrupt_file(weights_dir, monkeypatch, capsys):
     assert rc == 1 and "bad: sha256" in out
     rc, out, _ = _run(capsys, ["weights", "list", "fake"])
     assert rc == 0 and "present" in out and "sha256" in out
+
+
+@pytest.mark.parametrize("setting,needle", [("train.lr_schedule=step", "train.lr_schedule"),
+                                            ("train.lr_decay_start=-1", "train.lr_decay_start")])
+def test_bad_schedule_is_one_line_before_any_run_folder(tmp_path, capsys, setting, needle) -> None:
+    from faceinpaint_core.cli import main
+
+    rc = main(["train", "--method", "clgn", "--profile", "tiny", "--out", str(tmp_path / "runs"), "--set", setting])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and needle in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_unknown_dataset_leaves_no_run_folder(tmp_path, capsys) -> None:
+    from faceinpaint_core.cli import main
+
+    rc = main(["train", "--method", "clgn", "--profile", "tiny", "--out", str(tmp_path / "runs"),
+               "--set", "train.dataset=no-such-dataset"])
+    assert rc == 2 and "no-such-dataset" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

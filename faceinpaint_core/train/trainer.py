@@ -376,11 +376,12 @@ def train_main(method: str, profile: str, data_root=None, out="runs", resume: bo
     dist = init_distributed()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
-        choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
-        run_dir, ckpt = broadcast_object(choice, dist)
         tc = cfg.train
+        # the data is opened before a run folder exists: a bad dataset name or folder leaves nothing behind
         faces = open_dataset(tc.dataset, size=tc.size, split="train", data_root=data_root,
                              with_parsing=cls.needs_parsing, seed=tc.seed)
+        choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
+        run_dir, ckpt = broadcast_object(choice, dist)
         trainer = Trainer(cls(cfg), run_dir, faces, tdata.make_mask_sampler(tc, data_root), dist, profile)
         if ckpt is not None:
             trainer.step = int(load_checkpoint(ckpt, mmap=True)["step"])
