@@ -147,3 +147,25 @@ def test_qdimd_missing_split_folder_is_named(tmp_path, missing, use):
 
 def test_every_kind_has_a_caption_name():
     assert set(MASK_SET_NAMES) == set(KINDS) and all(MASK_SET_NAMES.values())
+
+
+def test_nvidia_set_larger_than_its_pool_reuses_masks_and_says_so(tmp_path, caplog) -> None:
+    folder = tmp_path / "nvidia-irregular-masks"
+    folder.mkdir()
+    from PIL import Image
+
+    for i in range(40):  # 40 discs of growing radius: a few land in the evaluation split of bin 1-10
+        yy, xx = np.mgrid[:64, :64]
+        disc = ((yy - 32) ** 2 + (xx - 32) ** 2 < (4 + i % 8) ** 2).astype(np.uint8) * 255
+        Image.fromarray(disc).save(folder / f"{i:05d}.png")
+    from faceinpaint_core.masks.mask_sets import _nvidia_masks
+    from faceinpaint_core.masks.ratio_index import nvidia_pool
+    from faceinpaint_core.masks.external import nvidia_files
+
+    pool = nvidia_pool(nvidia_files(folder), "eval", 0.01, 0.10, 64)
+    if not pool:
+        pytest.skip("no synthetic mask fell in the evaluation split")
+    n = 3 * len(pool) + 1
+    masks, sources = _nvidia_masks("1-10", n, 64, 0, folder)
+    assert len(masks) == n and len(set(sources)) == len(pool)
+    assert "reused" in caplog.text

@@ -19,6 +19,7 @@ whose ratio at ``size`` lies in the bin.
 from __future__ import annotations
 
 import hashlib
+import logging
 import io
 import json
 import os
@@ -40,6 +41,7 @@ from .irregular import irregular_mask
 from .ratio_index import NVIDIA_EVAL_FRACTION, cache_dir, nvidia_pool
 from .regular import circle_mask, rect_mask, regular_mask
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 GENERATORS: dict[str, Callable[[str, int, np.random.Generator], np.ndarray]] = {
     "rect": rect_mask,
@@ -133,10 +135,16 @@ def _external_masks(kind, bin, n, size, seed, source_root) -> tuple[list[np.ndar
 def _nvidia_masks(bin, n, size, seed, folder: Path) -> tuple[list[np.ndarray], list[str]]:
     """The first ``n`` evaluation-split NVIDIA masks measured in ``bin``, in a seeded order."""
     pool = nvidia_pool(nvidia_files(folder), "eval", *parse_bin(bin), size)
-    if len(pool) < n:
-        raise ValueError(f"nvidia masks in {folder}: only {len(pool)} evaluation-split files have a measured "
-                         f"hole ratio in bin {bin!r} at size {size}, fewer than n={n}")
-    order = seeded_rng(seed, f"mask-nvidia-{bin}", 0).permutation(len(pool))[:n]
+    if not pool:
+        raise ValueError(f"nvidia masks in {folder}: no evaluation-split file has a measured hole ratio in bin "
+                         f"{bin!r} at size {size}")
+    order = seeded_rng(seed, f"mask-nvidia-{bin}", 0).permutation(len(pool))
+    if len(pool) < n:  # the 12k test masks hold ~200 evaluation masks per bin: reuse them, each with new faces
+        log.warning("nvidia masks in %s: %d evaluation-split masks in bin %s at %d px for n=%d faces; mask i is "
+                    "paired with face i, so each mask is reused up to %d times (manifest: n_unique)",
+                    folder, len(pool), bin, size, n, -(-n // len(pool)))
+        order = np.resize(order, n)
+    order = order[:n]
     masks = [load_external_mask(pool[j][0], "nvidia", size) for j in order]
     for j, m in zip(order, masks):
         if hole_ratio(m) != pool[j][1]:
@@ -224,7 +232,8 @@ def build_mask_set(kind: str, bin: str, n: int, size: int, seed: int, out, sourc
         return man
     manifest = {**params, "name": MASK_SET_NAMES[kind], "bin_range": [lo, hi], "polarity_on_disk": POLARITY_ON_DISK,
                 "files": [f"{i:05d}.png" for i in range(len(masks))],
-                "ratios": [hole_ratio(m) for m in masks], "sha256": sha}
+                "ratios": [hole_ratio(m) for m in masks], "sha256": sha,
+                "n_unique": len(set(sources)) if sources is not None else len(masks)}
     if kind in EXTERNAL_KINDS:  # informational only, not hashed; relative to the data root, never absolute
         folder = nvidia_dir(source_root) if kind == "nvidia" else qdimd_dir(source_root)
         manifest["source_folder"] = _portable(folder, source_root)

@@ -39,7 +39,7 @@ STUDY_PROFILES: dict[str, dict] = {
                   resources=_CPU_RESOURCES, train_profile="smoke", ablation_steps=60, n_visual=6, seed=0,
                   train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
-    "full": dict(dataset="celebamask-hq", size=256, n_eval=2000, bins=["1-10", "20-30", "40-50"],
+    "full": dict(dataset="celebamask-hq", size=256, n_eval=2048, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
                  resources=_GPU_RESOURCES, train_profile="full", ablation_steps=20000, n_visual=8, seed=0,
                  train_sets={}),
