@@ -352,11 +352,13 @@ def test_editing_one_network_reruns_that_method_and_downstream_only(tiny_study, 
 
     out = tiny_study[0]
     path = PACKAGE_DIR / "nets" / "facestyle.py"
-    st = path.stat()
-    try:
-        os.utime(path, (st.st_atime, time.time() + 5))  # "edit" the file without changing it
+    original, st = path.read_bytes(), path.stat()
+    try:  # an edit (Snakemake compares content, not only mtimes: a bare touch reruns nothing)
+        path.write_bytes(original + b"\n# an edit made by test_editing_one_network_reruns_...\n")
+        os.utime(path, (st.st_atime, time.time() + 5))
         jobs = _dry_run_jobs(out, capfd)
     finally:
+        path.write_bytes(original)
         os.utime(path, (st.st_atime, st.st_mtime))
     rules = {r for r, _ in jobs}
     assert ("train", "method=facestyle") in jobs and ("evaluate", "method=facestyle") in jobs
