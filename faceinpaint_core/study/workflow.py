@@ -48,8 +48,24 @@ def notebook_modules(stem: str) -> list[str]:
     return sorted(mods)
 
 
+# Declarative files every job imports; what a job uses of them is passed as Snakemake params instead (the
+# method's registry entry, the profile's parameters), so that registering a new method or adding a profile
+# key reruns only the jobs it concerns.
+DECLARATIVE = ("methods/__init__.py", "study/profiles.py")
+
+
 def _files(entries) -> list[str]:
-    return [str(p) for p in code_closure(sorted(set(entries)))]
+    from .codedeps import PACKAGE_DIR
+
+    skip = {PACKAGE_DIR / f for f in DECLARATIVE}
+    return [str(p) for p in code_closure(sorted(set(entries))) if p not in skip]
+
+
+def registry_entry(method: str) -> str:
+    """The method's ``"module:Class"`` registry string (a Snakemake param of its jobs)."""
+    from ..methods import METHODS
+
+    return METHODS[method]
 
 
 def notebook_code(stem: str) -> list[str]:

@@ -11,13 +11,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DIRTY_SUFFIX = "-dirty"
 
 
+# The study's own outputs: writing them while the study runs must not mark its later rows `-dirty`.
+STUDY_OUTPUTS = (":(exclude)results", ":(exclude)figures", ":(exclude)reports")
+
+
 @lru_cache(maxsize=1)
 def git_sha(short: bool = False) -> str:
-    """The repository's HEAD SHA (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    """The repository's HEAD SHA, with ``-dirty`` when code, notebooks or configuration differ from it
+    (modified or untracked files; the study's outputs ``results/ figures/ reports/`` do not count), or ``unknown``."""
     try:
         args = ["git", "rev-parse", "--short" if short else "--verify", "HEAD"]
         sha = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", *STUDY_OUTPUTS], cwd=REPO_ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
         return sha + (DIRTY_SUFFIX if dirty else "")
     except Exception:
