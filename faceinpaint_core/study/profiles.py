@@ -7,7 +7,7 @@ name (``faceinpaint_core.methods.<m>.PROFILES``) plus the per-method ``train_set
 """
 from __future__ import annotations
 
-TRAINED_METHODS = ("clgn", "lgnet", "facestyle", "parser")
+TRAINED_METHODS = ("clgn", "lgnet", "facestyle", "parser", "edge-diffusion")
 
 STUDY_PROFILES: dict[str, dict] = {
     # synthetic faces, seconds: what `make test` runs through papermill
