@@ -301,3 +301,24 @@ def test_seeded_tiny_runs_are_identical_and_resume_across_the_stage_boundary(tmp
     image, mask = toy_inputs(2, 32)
     out = pred(image * (1 - mask), mask)
     assert torch.equal(out[mask.expand_as(out) == 0], image[mask.expand_as(image) == 0])
+
+
+def test_figures_and_sampling_curve():
+    import matplotlib.pyplot as plt
+
+    from faceinpaint_core.study.figures_diffusion import (edge_maps_figure, sampling_curve, sampling_curve_figure,
+                                                          trajectory_figure)
+
+    method = tiny_method()
+    nets = {k: v.eval() for k, v in method.build_networks().items()}
+    image, mask = toy_inputs(2, 32)
+    curve = sampling_curve(method, nets, image, mask, steps=(1, 3))
+    assert list(curve["steps"]) == [1, 3] and (curve["seconds_per_image"] > 0).all()
+    assert curve["psnr"].between(0, 100).all() and curve["ssim"].between(-1, 1).all()
+    assert method.inference["steps"] == method.cfg.sample_steps  # options restored
+    out = method.sample(nets, image * (1 - mask), mask)
+    shots = method.trajectory(nets, image * (1 - mask), mask, frames=2)
+    for fig in (sampling_curve_figure(curve), edge_maps_figure(image, mask, out),
+                trajectory_figure(shots, image, mask), trajectory_figure(shots, image, mask, show="x0_hat")):
+        assert len(fig.axes) >= 2
+        plt.close(fig)
