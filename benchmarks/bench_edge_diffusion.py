@@ -3,7 +3,7 @@
 For each resolution and step count, random-init networks of the chosen profile inpaint a batch of faces with
 a centred square hole (``faceinpaint_core.train.describe.dummy_batch``) through ``method.inpaint`` — Canny,
 the edge generator once, then one completion-network call per step — and the best wall time of
-``--repeats`` calls (after a warm-up) is divided by the batch size. FLOPs per image are counted with
+``--repeats`` calls (after a one-step warm-up call) is divided by the batch size. FLOPs per image are counted with
 ``torch.utils.flop_counter`` (2 per multiply-add): edge generator once + completion network × steps.
 Writes ``results/benchmarks/edge_diffusion_<device type>.csv`` (atomic) with the device name.
 
@@ -55,12 +55,13 @@ def network_flops(method, nets, size: int, device: str) -> tuple[int, int]:
 
 
 def seconds_per_image(method, nets, size: int, batch: int, steps: int, repeats: int, device: str) -> float:
-    """Best wall time of ``repeats`` ``inpaint`` calls on ``batch`` faces, per image (after one warm-up call)."""
+    """Best wall time of ``repeats`` ``inpaint`` calls on ``batch`` faces, per image (after a 1-step warm-up call)."""
     b = {k: v.to(device) for k, v in dummy_batch(size, False, n=batch).items()}
     masked, mask = b["image"] * (1 - b["mask"]), b["mask"]
     sync = torch.cuda.synchronize if str(device).startswith("cuda") else (lambda: None)
-    method.set_inference_options(steps=steps, sampler="ddim", eta=0.0)
-    method.inpaint(nets, masked, mask)
+    method.set_inference_options(steps=1, sampler="ddim", eta=0.0)
+    method.inpaint(nets, masked, mask)  # warm-up: allocator, first-call overheads
+    method.set_inference_options(steps=steps)
     best = float("inf")
     for _ in range(repeats):
         sync()

@@ -120,6 +120,22 @@ def test_ddim_eta0_is_deterministic_for_a_fixed_seed():
     assert torch.equal(run(11, 1.0), run(11, 1.0))
 
 
+@pytest.mark.parametrize("prediction", ["eps", "x0"])
+@pytest.mark.parametrize("sampler,eta", [("ddim", 0.0), ("ddim", 1.0), ("ddpm", 0.0)])
+def test_an_oracle_denoiser_recovers_the_hole(prediction, sampler, eta):
+    """A denoiser that knows the true face predicts the exact ε (or x0) for any x_t: every sampler must end on it."""
+    diff = GaussianDiffusion(make_betas("linear", 1000), prediction=prediction)
+    image, mask = toy_inputs(seed=5)
+    x0 = image * 2 - 1
+
+    def oracle(x_t, t):
+        a = diff.abar(t).view(-1, 1, 1, 1)
+        return (x_t - a.sqrt() * x0) / (1 - a).sqrt() if prediction == "eps" else x0
+
+    out = inpaint_sample(diff, oracle, image * (1 - mask), mask, steps=20, sampler=sampler, eta=eta, generator=gen(1))
+    assert torch.allclose(out, image, atol=1e-4)
+
+
 def test_ddpm_equals_ddim_with_eta_one():
     """Ancestral sampling on the respaced chain is DDIM with η = 1 (same noise draws)."""
     diff = GaussianDiffusion(make_betas("linear", 200))

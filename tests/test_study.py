@@ -19,9 +19,9 @@ from faceinpaint_core.utils.io import sha256_file
 
 REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "size", "n_eval", "bins", "mask_kinds",
                    "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets"}
-EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "20_tables",
+EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "04_train_edge_diffusion", "20_tables",
                       "21_ablations_clgn", "22_visual_comparisons", "99_report"}
-TRAINED = ("clgn", "lgnet", "facestyle")
+TRAINED = ("clgn", "lgnet", "facestyle", "edge-diffusion")
 
 
 # -- committed notebooks --------------------------------------------------------------------------------------
