@@ -18,12 +18,36 @@ import yaml
 class TrainConfig:
     """Trainer settings shared by every method (the method's own config embeds one as ``train``)."""
 
+    def __post_init__(self):
+        """Reject impossible values at once (before a run folder exists), naming the ``train.<key>``."""
+        for name, lo in _TRAIN_MINIMA.items():
+            _check_at_least(f"train.{name}", getattr(self, name), lo)
+        for name in ("lr_g", "lr_d"):
+            _check_positive(f"train.{name}", getattr(self, name))
+        for name in ("ema_decay", "grad_clip"):
+            if getattr(self, name) is not None:
+                _check_positive(f"train.{name}", getattr(self, name))
+        if self.ema_decay is not None and not self.ema_decay < 1:
+            raise ValueError(f"train.ema_decay must be in (0, 1) or None, got {self.ema_decay!r}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.lr_schedule not in ("constant", "linear_decay", "cosine"):  # train/lr_schedule.SCHEDULES
+            raise ValueError(f"train.lr_schedule must be one of constant, linear_decay, cosine, "
+                             f"got {self.lr_schedule!r}")
+        if self.lr_decay_start is not None and not 0 <= self.lr_decay_start <= self.steps:
+            raise ValueError(f"train.lr_decay_start must be in [0, train.steps={self.steps}] or None, "
+                             f"got {self.lr_decay_start!r}")
+
     size: int = 256                 # working resolution (square)
     batch_size: int = 8
     steps: int = 200_000
     lr_g: float = 1e-4
-    lr_d: float = 4e-4
+    lr_d: float = 4e-4              # shared fallback: the two-time-scale 4:1 of SAGAN (Zhang et al. 2019);
+                                    # every method sets its own source's lr_g / lr_d (see its docstring)
     betas: tuple[float, float] = (0.5, 0.999)
+    lr_schedule: str = "constant"   # constant | linear_decay | cosine (train/lr_schedule.py), G and D alike
+    lr_decay_start: int | None = None  # step where the decay begins; None = steps // 2 for linear_decay
+                                       # (LG-Net: 100 constant + 100 decaying epochs), 0 for cosine
     optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
     n_critic: int = 1               # discriminator updates per generator update
     ema_decay: float | None = None  # generator EMA (None = off)
@@ -46,29 +70,73 @@ class TrainConfig:
     perceptual_weights: str = "imagenet"  # imagenet | random (random-init VGG: tests / smoke, labelled)
 
 
+# smallest allowed value of each integer TrainConfig field
+_TRAIN_MINIMA = {"size": 8, "batch_size": 1, "steps": 1, "n_critic": 1, "ckpt_every": 1, "log_every": 1,
+                 "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0}
+
+
+def _check_at_least(key: str, value, lo: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ValueError(f"{key} must be an integer >= {lo}, got {value!r}")
+
+
+def _check_positive(key: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{key} must be a number > 0, got {value!r}")
+
+
 def _coerce(value: str, like: Any):
-    """Parse a ``--set`` string into the type of the field's current value."""
+    """Parse a ``--set`` string into the type of the field's current value (``ValueError`` saying what is allowed)."""
     if isinstance(like, bool):
         if value.lower() in ("1", "true", "yes", "on"):
             return True
         if value.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"expected a boolean, got {value!r}")
+        raise ValueError(f"expected a boolean (true/false), got {value!r}")
+    if isinstance(like, str):
+        return value
+    parsed = _yaml_value(value, like)
     if like is None or isinstance(like, (tuple, list, dict)):
-        parsed = yaml.safe_load(value)
         return tuple(parsed) if isinstance(parsed, list) else parsed
-    return type(like)(yaml.safe_load(value)) if not isinstance(like, str) else value
+    if isinstance(like, int):
+        if isinstance(parsed, bool) or not isinstance(parsed, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+        return parsed
+    if isinstance(like, float):
+        if isinstance(parsed, bool) or not isinstance(parsed, (int, float)):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(parsed)
+    return type(like)(parsed)
 
 
-def override(cfg, updates: dict[str, Any]):
-    """Return ``cfg`` with dotted-key ``updates`` applied; unknown keys raise ``ValueError`` listing the known ones."""
+def _yaml_value(value: str, like: Any):
+    """YAML-parse ``value``; ``None`` means null, and a float literal YAML 1.1 leaves as text (``1e-4``) is a float."""
+    if value.strip() in ("None", "none"):
+        return None
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise ValueError(f"cannot parse {value!r} (expected a value like the current {like!r})") from None
+    if isinstance(parsed, str):
+        try:
+            return float(parsed)
+        except ValueError:
+            return parsed
+    return parsed
+
+
+def override(cfg, updates: dict[str, Any], _prefix: str = ""):
+    """Return ``cfg`` with dotted-key ``updates`` applied; unknown keys raise ``ValueError`` listing the known ones.
+
+    A value that does not parse raises ``ValueError`` naming the full dotted key (``train.steps=abc: ...``).
+    """
     nested: dict[str, dict[str, Any]] = {}
     flat: dict[str, Any] = {}
     names = {f.name: f for f in fields(cfg)}
     for key, val in updates.items():
         head, _, rest = key.partition(".")
         if head not in names:
-            raise ValueError(f"unknown config key {key!r} for {type(cfg).__name__}; known: {sorted(names)}")
+            raise ValueError(f"unknown config key {_prefix + key!r} for {type(cfg).__name__}; known: {sorted(names)}")
         if rest:
             nested.setdefault(head, {})[rest] = val
         else:
@@ -76,19 +144,29 @@ def override(cfg, updates: dict[str, Any]):
             if is_dataclass(cur) and isinstance(val, dict):
                 nested.setdefault(head, {}).update(val)
             else:
-                flat[head] = _coerce(val, cur) if isinstance(val, str) else (tuple(val) if isinstance(val, list) else val)
+                flat[head] = _coerce_key(_prefix + key, val, cur)
     for head, sub in nested.items():
-        flat[head] = override(getattr(cfg, head), sub)
+        flat[head] = override(getattr(cfg, head), sub, f"{_prefix}{head}.")
     return replace(cfg, **flat)
+
+
+def _coerce_key(key: str, val: Any, cur: Any):
+    """:func:`_coerce` with the dotted ``key`` in the error message."""
+    if not isinstance(val, str):
+        return tuple(val) if isinstance(val, list) else val
+    try:
+        return _coerce(val, cur)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{key}={val}: {err}") from None
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     """``["a=1", "train.steps=5"]`` → ``{"a": "1", "train.steps": "5"}``."""
     out = {}
     for p in pairs or []:
-        if "=" not in p:
-            raise ValueError(f"--set expects key=value, got {p!r}")
-        k, v = p.split("=", 1)
+        k, eq, v = p.partition("=")
+        if not eq or not k.strip():
+            raise ValueError(f"--set expects KEY=VALUE (e.g. train.steps=500), got {p!r}")
         out[k.strip()] = v.strip()
     return out
 

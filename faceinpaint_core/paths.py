@@ -17,6 +17,30 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+DATA_ROOT_VAR = "$FACEINPAINT_DATA"
+
+
+def portable_path(path: str | os.PathLike | None, data_root: str | os.PathLike | None = None) -> str:
+    """``path`` as committed results may show it, naming no one's machine.
+
+    Under ``data_root`` → ``$FACEINPAINT_DATA/<relative>``; under the repository → relative to it;
+    anything else → only its last component, ``<elsewhere>/<name>``. Empty → ``""``.
+    """
+    if not path:
+        return ""
+    p = Path(path).resolve()
+    for root, prefix in ((data_root, DATA_ROOT_VAR), (REPO_ROOT, "")):
+        if root:
+            try:
+                rel = p.relative_to(Path(root).resolve())
+            except ValueError:
+                continue
+            if rel == Path("."):
+                return prefix or "."
+            return f"{prefix}/{rel.as_posix()}" if prefix else rel.as_posix()
+    return f"<elsewhere>/{p.name}"
+
+
 def weights_dirs() -> list[Path]:
     """Folders searched for pretrained weight files, in order: ``$FACEINPAINT_WEIGHTS``, the torch hub cache."""
     dirs = []

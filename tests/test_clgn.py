@@ -143,18 +143,59 @@ def test_every_ablation_takes_a_training_step(stages, gam, off, tmp_path):
     assert ("D" in nets) == (off != "adv") and ("D/total" in terms) == (off != "adv")
 
 
-@pytest.mark.parametrize("disc,adv_kind", [("patchgan", "hinge"), ("global-local", "nsgan"), ("sn-patchgan", "lsgan")])
-def test_discriminators_and_adversarial_kinds(disc, adv_kind, tmp_path):
-    method = _method(disc=disc, adv_kind=adv_kind, use_perc=False, use_style=False)
-    _, terms, moved, _ = _trainer_step(method, _batch(), tmp_path)
+@pytest.mark.parametrize("disc,adv_kind,size", [("patchgan", "hinge", 32), ("global-local", "nsgan", 32),
+                                                ("sn-patchgan", "lsgan", 32), ("lgnet-patchgan", "lsgan", 64)])
+def test_discriminators_and_adversarial_kinds(disc, adv_kind, size, tmp_path):
+    method = _method(disc=disc, adv_kind=adv_kind, use_perc=False, use_style=False, **{"train.size": size})
+    _, terms, moved, _ = _trainer_step(method, _batch(size=size), tmp_path)
     assert torch.isfinite(terms["G/adv"]) and torch.isfinite(terms["D/total"]) and moved
     assert method.adversarial().kind == adv_kind
 
 
-def test_missing_imagenet_vgg_fails_at_build(monkeypatch, tmp_path):
+def test_missing_imagenet_vgg_fails_before_training_not_at_build(monkeypatch, tmp_path):
     from faceinpaint_core.paths import WeightsMissing
 
     monkeypatch.setattr("faceinpaint_core.paths.weights_dirs", lambda: [tmp_path])
     method = _method(**{"train.perceptual_weights": "imagenet"})
+    assert set(method.build_networks()) == {"G", "D"}  # trained networks only: no loss VGG
+    assert set(method.build_inference_networks()) == {"G"}
     with pytest.raises(WeightsMissing, match="vgg16"):
-        method.build_networks()
+        method.prepare_training()
+    with pytest.raises(WeightsMissing, match="vgg16"):
+        Trainer(method, tmp_path, faces=[], mask_sampler=None, dist=DistInfo(device="cpu"))
+
+
+# -- the cited recipe (LG-Net release) ------------------------------------------------------------
+def test_full_profile_follows_lgnet():
+    for cls in (CLGNMethod, LGNetMethod):
+        cfg = resolve(cls.config_cls, cls.PROFILES, "full")
+        t = cfg.train
+        assert (t.lr_g, t.lr_d, t.betas, t.batch_size) == (2e-4, 2e-4, (0.5, 0.999), 4)
+        assert (t.lr_schedule, t.lr_decay_start) == ("linear_decay", None)
+        assert (cfg.disc, cfg.adv_kind, cfg.rec_normalization, cfg.rec_range) == (
+            "lgnet-patchgan", "lsgan", "region_mean", "[-1,1]")
+        assert cfg.perc_layers == cfg.style_layers == ("pool1", "pool2", "pool3") and cfg.vgg_input == "[-1,1]"
+
+
+def test_reconstruction_term_uses_the_configured_normalisation():
+    from faceinpaint_core.losses.reconstruction import masked_l1
+
+    b = _batch(n=2)
+    only_rec = dict(stages=1, use_adv=False, use_perc=False, use_style=False, use_tv=False)
+    for norm, rng in (("region_mean", "[-1,1]"), ("image_mean", "[0,1]")):
+        method = _method(rec_normalization=norm, rec_range=rng, **only_rec)
+        with torch.no_grad():
+            out = method.forward({"G": method.build_generator()}, b)
+            got = method.loss_terms({}, b, out)["rec"]
+        expected = masked_l1(out["stage1"], b["image"], b["mask"], 6.0, 1.0, normalization=norm, value_range=rng)
+        assert got.item() == pytest.approx(expected.item())
+
+
+@pytest.mark.parametrize("bad,match", [({"rec_normalization": "mean"}, "rec_normalization"),
+                                       ({"rec_range": "0-255"}, "rec_range"),
+                                       ({"perc_layers": ("relu9_9",)}, "perc_layers"),
+                                       ({"vgg_input": "bgr"}, "vgg_input"),
+                                       ({"train.size": 32, "disc": "lgnet-patchgan"}, "at least|>= 47")])
+def test_loss_options_are_validated(bad, match):
+    with pytest.raises(ValueError, match=match):
+        resolve(CLGNConfig, CLGNMethod.PROFILES, "tiny", bad)

@@ -1,8 +1,11 @@
 """Data module: layout readers, parsing merge table, splits, synthetic faces (all on tiny generated folders)."""
 from __future__ import annotations
 
+import json
+import logging
 import pickle
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,7 @@ from PIL import Image
 
 from faceinpaint_core.data import (N_REGIONS, REGIONS, FaceDataset, SyntheticFaces, celebamask_to_regions,
                                    colorize, make_splits, open_dataset, read_splits, regions_onehot,
-                                   render_face, write_splits)
+                                   render_face, write_splits, write_synthetic_folder)
 from faceinpaint_core.data.datasets import parse_utkface_name, square_box
 from faceinpaint_core.data.parsing import (CELEBAMASK_PARTS, LABEL_TO_REGION, REGION_TO_LABEL,
                                            labels_from_parts)
@@ -308,3 +311,54 @@ def test_real_celebamask_hq_1k(real_data_root):
         assert item["image"].shape == (3, 128, 128) and item["parsing"].shape == (128, 128)
         present = set(item["parsing"].unique().tolist())
         assert {1, 2, 3} <= present <= set(range(9)), item["path"]
+
+
+# -- which folder: full datasets before the project's samples, recorded relative to the data root ------
+
+def _both_celebamask_layouts(root: Path) -> None:
+    """The 1k sample (combined layout, 6 faces) beside the full set (official per-part layout, 10 faces)."""
+    write_synthetic_folder(root / "celebamask-hq-1k", 6, 32, seed=0, with_labels=True, image_ext=".jpg")
+    _write_official(root / "CelebAMask-HQ", range(10))
+
+
+def test_full_dataset_preferred_over_sample(tmp_path, caplog):
+    _both_celebamask_layouts(tmp_path)
+    with caplog.at_level(logging.INFO, logger="faceinpaint_core.data.datasets"):
+        ds = open_dataset("celebamask-hq", 32, data_root=tmp_path, with_parsing=True)
+    assert ds.root.resolve() == (tmp_path / "CelebAMask-HQ").resolve()
+    assert ds.folder == "$FACEINPAINT_DATA/CelebAMask-HQ" and ds.n_files_total == 10 == len(ds)
+    assert "$FACEINPAINT_DATA/CelebAMask-HQ (10 images" in caplog.text
+    assert open_dataset("celeba-hq", 32, data_root=tmp_path).folder == "$FACEINPAINT_DATA/CelebAMask-HQ"
+    shutil.rmtree(tmp_path / "CelebAMask-HQ")
+    sample = open_dataset("celebamask-hq", 32, split="train", data_root=tmp_path)
+    assert sample.folder == "$FACEINPAINT_DATA/celebamask-hq-1k" and sample.n_files_total == 6
+
+
+@pytest.mark.parametrize("name, full, sample", [("celeba", "img_align_celeba", "celeba-aligned-10k"),
+                                                ("utkface", "UTKFace", "utkface-3k")])
+def test_full_names_before_sample_names(tmp_path, name, full, sample):
+    for folder, n in ((full, 3), (sample, 2)):
+        for i in range(n):
+            _save(tmp_path / folder / f"{i + 1:06d}.jpg", render_face(0, i, 24)[0])
+    ds = open_dataset(name, 16, data_root=tmp_path)
+    assert ds.folder == f"$FACEINPAINT_DATA/{full}" and ds.n_files_total == 3
+
+
+def test_folder_outside_data_root_records_no_absolute_path(synthetic_faces_dir, tmp_path):
+    ds = open_dataset(str(synthetic_faces_dir), 32, data_root=tmp_path)
+    assert ds.folder == f".../{synthetic_faces_dir.name}" and str(tmp_path) not in ds.folder
+    assert open_dataset("synthetic", 32, limit=5).n_files_total == 5
+
+
+def test_provenance_records_the_folder_used(tmp_path):
+    """A training run on a root holding both layouts records the full one, relative to the data root."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import toy_method
+    from faceinpaint_core.train import trainer as tr
+
+    _both_celebamask_layouts(tmp_path / "data")
+    run = tr.train_main("toy_method:ToyMethod", "tiny", data_root=tmp_path / "data", out=tmp_path / "runs",
+                        sets={"train.steps": 1, "train.dataset": "celebamask-hq"})
+    data = json.loads((run / "provenance.json").read_text())["data"]
+    assert data["folder"] == "$FACEINPAINT_DATA/CelebAMask-HQ" and data["n_files_total"] == 10
+    assert str(tmp_path) not in json.dumps(data)

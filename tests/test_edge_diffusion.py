@@ -338,3 +338,31 @@ def test_figures_and_sampling_curve():
                 trajectory_figure(shots, image, mask), trajectory_figure(shots, image, mask, show="x0_hat")):
         assert len(fig.axes) >= 2
         plt.close(fig)
+
+
+def test_cli_inpaint_steps_reaches_the_sampler_and_other_methods_reject_it(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from faceinpaint_core.cli import main
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.clgn import CLGNMethod
+    from faceinpaint_core.train import trainer as tr
+
+    run = tr.train_main("edge-diffusion", "tiny", out=tmp_path / "r")
+    image, mask = toy_inputs(1, 32)
+    Image.fromarray((image[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(tmp_path / "x.png")
+    Image.fromarray((mask[0, 0].numpy() * 255).astype(np.uint8)).save(tmp_path / "m.png")
+    args = ["inpaint", "--method", "edge-diffusion", "--checkpoint", str(run / "checkpoints" / "final.pt"),
+            "--image", str(tmp_path / "x.png"), "--mask", str(tmp_path / "m.png")]
+    assert main(args + ["--out", str(tmp_path / "y3.png"), "--steps", "3"]) == 0
+    assert main(args + ["--out", str(tmp_path / "y1.png"), "--steps", "1"]) == 0
+    y3, y1 = (np.asarray(Image.open(tmp_path / f)) for f in ("y3.png", "y1.png"))
+    assert not np.array_equal(y3, y1)  # the step count reached the sampler
+    clgn = CLGNMethod(resolve(CLGNMethod.config_cls, CLGNMethod.PROFILES, "tiny"))
+    with pytest.raises(ValueError, match="no inference options"):
+        clgn.set_inference_options(steps=3)
+    assert clgn.set_inference_options(steps=None) == {}
+    assert main(["inpaint", "--method", "telea", "--image", str(tmp_path / "x.png"), "--mask", str(tmp_path / "m.png"),
+                 "--out", str(tmp_path / "t.png"), "--steps", "3"]) == 2
+    assert "--steps" in capsys.readouterr().err

@@ -279,3 +279,33 @@ def test_evaluate_parser_on_synthetic_faces(tmp_path):
     for key in ("miou_val_clean", "miou_val_masked"):
         assert 0.0 <= res[key] <= 1.0
     assert "iou_clean_skin" in res and len(res["checkpoint_sha256"]) == 64
+
+
+# -- the cited recipe (EdgeConnect's release, see methods/facestyle.py) -----------------------------
+def test_facestyle_recipe_follows_edgeconnect():
+    from faceinpaint_core.methods.facestyle import PROFILES, FaceStyleConfig
+
+    full = resolve(FaceStyleConfig, PROFILES, "full")
+    t = full.train
+    assert (t.lr_g, t.lr_d, t.betas, t.batch_size, t.lr_schedule) == (1e-4, 1e-5, (0.0, 0.9), 8, "constant")
+    assert (full.lambda_rec, full.lambda_perc, full.lambda_style, full.lambda_adv) == (1.0, 0.1, 250.0, 0.1)
+    assert (full.rec_normalization, full.rec_range, full.hole_weight, full.valid_weight) == ("hole_area", "[0,1]", 1, 1)
+    assert full.vgg_input == "[0,1]" and full.perc_layers[-1] == "relu5_1" and full.style_layers[0] == "relu2_2"
+    smoke = resolve(FaceStyleConfig, PROFILES, "smoke").train
+    assert smoke.lr_d == pytest.approx(0.1 * smoke.lr_g)  # EdgeConnect's D2G_LR kept in the smoke profile
+    with pytest.raises(ValueError, match="style_layers"):
+        FaceStyleConfig(style_layers=("relu2_2", "fc7"))
+
+
+def test_facestyle_rec_term_is_edgeconnects_l1():
+    from faceinpaint_core.losses.reconstruction import masked_l1
+
+    method = tiny_method("facestyle")
+    nets, batch = method.build_networks(), toy_batch(2, 32)
+    with torch.no_grad():
+        out = method.forward(nets, batch)
+        _, terms = method.generator_loss(nets, batch, out)
+    l1_over_hole = (out["pred"] - batch["image"]).abs().mean() / batch["mask"].mean()  # EdgeConnect's gen_l1_loss
+    assert terms["rec"].item() == pytest.approx(l1_over_hole.item(), rel=1e-5)
+    assert terms["rec"].item() == pytest.approx(masked_l1(out["pred"], batch["image"], batch["mask"], 1.0, 1.0,
+                                                          "hole_area", "[0,1]").item())

@@ -9,8 +9,9 @@ from torch import nn
 
 from faceinpaint_core.losses import (ADVERSARIAL_KINDS, AdversarialLoss, VGG16Features, masked_l1, perceptual_and_style,
                                      perceptual_loss, style_loss, total_variation)
-from faceinpaint_core.losses.perceptual import gram
-from faceinpaint_core.nets.discriminators import GlobalLocalDiscriminator, PatchGAN, SNPatchGAN, hole_crop_boxes
+from faceinpaint_core.losses.perceptual import JOHNSON_LAYERS, PCONV_LAYERS, VGG16_LAYERS, gram
+from faceinpaint_core.nets.discriminators import (DISCRIMINATORS, GlobalLocalDiscriminator, LGNetPatchGAN, PatchGAN,
+                                                  SNPatchGAN, geometry, hole_crop_boxes, receptive_field)
 from faceinpaint_core.paths import WeightsMissing
 
 
@@ -31,14 +32,55 @@ class MeanD(nn.Module):
 
 
 # -- reconstruction / TV ---------------------------------------------------------------------
-def test_masked_l1_weights_and_normalisation():
+def _l1_case():
+    """Two 2x2 images, 3 identical channels, target 0. Image 0: errors 0.1 (hole), 0.2, 0.3, 0.4;
+    image 1: errors 0.5 everywhere, holes at the two top pixels."""
+    pred = torch.tensor([[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.5], [0.5, 0.5]]]).unsqueeze(1).repeat(1, 3, 1, 1)
+    mask = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]]).unsqueeze(1)
+    return pred, torch.zeros_like(pred), mask
+
+
+@pytest.mark.parametrize("normalization,value_range,hole_w,expected", [
+    # LG-Net: per-image region means on [-1, 1] (errors x2), then the batch mean.
+    # image 0: 6·(2·0.1) + (2·(0.2+0.3+0.4)/3) = 1.2 + 0.6 = 1.8; image 1: 6·1.0 + 1.0 = 7.0
+    ("region_mean", "[-1,1]", 6.0, (1.8 + 7.0) / 2),
+    # same on [0, 1]: half of it
+    ("region_mean", "[0,1]", 6.0, (1.8 + 7.0) / 4),
+    # PConv eqs (1)-(2): divide by N·C·H·W = 2·3·4. Sums per channel: image 0: 6·0.1 + 0.9 = 1.5;
+    # image 1: 6·(0.5+0.5) + (0.5+0.5) = 7.0
+    ("image_mean", "[0,1]", 6.0, 3 * (1.5 + 7.0) / 24),
+    # EdgeConnect: all errors summed / hole elements: 3·(1.0 + 2.0) / (3·(1 + 2))
+    ("hole_area", "[0,1]", 1.0, 1.0),
+])
+def test_masked_l1_hand_computed(normalization, value_range, hole_w, expected):
+    pred, target, mask = _l1_case()
+    got = masked_l1(pred, target, mask, hole_weight=hole_w, valid_weight=1.0, normalization=normalization,
+                    value_range=value_range)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_masked_l1_region_mean_strengthens_the_hole_by_the_inverse_hole_ratio():
+    pred, target, mask = torch.full((1, 3, 8, 8), 0.5), torch.zeros(1, 3, 8, 8), torch.zeros(1, 1, 8, 8)
+    mask[..., :2, :] = 1  # hole ratio 1/4
+    hole_only = dict(hole_weight=1.0, valid_weight=0.0, value_range="[0,1]")
+    region = masked_l1(pred, target, mask, normalization="region_mean", **hole_only)
+    image = masked_l1(pred, target, mask, normalization="image_mean", **hole_only)
+    assert region.item() == pytest.approx(0.5) and (region / image).item() == pytest.approx(4.0)
+    # LG-Net's default is 2x again ([-1, 1]): 8x the image-mean hole term at a 25 % hole
+    assert (masked_l1(pred, target, mask, 1.0, 0.0) / image).item() == pytest.approx(8.0)
+
+
+def test_masked_l1_empty_hole_and_bad_options():
     pred, target = torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
-    mask = torch.zeros(2, 1, 4, 4)
-    mask[..., :2, :] = 1  # half the pixels are hole
-    assert masked_l1(pred, target, mask, 6.0, 1.0).item() == pytest.approx(0.5 * 6 + 0.5 * 1)
-    assert masked_l1(pred, target, torch.zeros_like(mask)).item() == pytest.approx(1.0)
+    empty = torch.zeros(2, 1, 4, 4)
+    assert masked_l1(pred, target, empty).item() == pytest.approx(2.0)  # valid term only, [-1, 1]
+    assert masked_l1(pred, target, empty, normalization="hole_area", value_range="[0,1]").item() == 96.0
     with pytest.raises(ValueError, match="differ"):
-        masked_l1(pred, target[:, :2], mask)
+        masked_l1(pred, target[:, :2], empty)
+    with pytest.raises(ValueError, match="normalization 'mean'.*region_mean"):
+        masked_l1(pred, target, empty, normalization="mean")
+    with pytest.raises(ValueError, match=r"value_range.*\[-1,1\]"):
+        masked_l1(pred, target, empty, value_range="0-255")
 
 
 def test_total_variation_values_and_mask_restriction():
@@ -130,12 +172,54 @@ def test_vgg_random_is_seeded_frozen_and_losses_behave():
     assert torch.equal(vgg.trunk[0].weight, VGG16Features(weights="random", seed=0).trunk[0].weight)
     x = torch.rand(1, 3, 32, 32, generator=_g(6))
     y = torch.rand(1, 3, 32, 32, generator=_g(7)).requires_grad_(True)
-    assert [f.shape[1] for f in vgg(x)] == [64, 128, 256, 512]
+    assert [f.shape[1] for f in vgg(x)] == [64, 128, 256]  # pool1-pool3 by default
     assert perceptual_loss(vgg, x, x).item() == 0.0 and style_loss(vgg, x, x).item() == 0.0
     p, s = perceptual_and_style(vgg, y, x)
     (p + s).backward()
     assert p > 0 and s > 0 and y.grad is not None
     assert p.item() == pytest.approx(perceptual_loss(vgg, y, x).item())
+
+
+@pytest.mark.parametrize("layers,shapes", [
+    (PCONV_LAYERS, [(64, 16, 16), (128, 8, 8), (256, 4, 4)]),
+    (JOHNSON_LAYERS, [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)]),
+    (("relu5_2", "relu1_1"), [(64, 32, 32), (512, 2, 2)]),  # returned in network order
+])
+def test_vgg_layers_have_the_right_shapes_and_truncate(layers, shapes):
+    vgg = VGG16Features(weights="random", layers=layers)
+    feats = vgg(torch.rand(2, 3, 32, 32, generator=_g(8)))
+    assert [tuple(f.shape[1:]) for f in feats] == shapes and all(f.shape[0] == 2 for f in feats)
+    assert len(vgg.trunk) == max(VGG16_LAYERS.index(n) for n in layers) + 1  # nothing computed past the last layer
+
+
+def test_vgg_pool_layers_match_torchvision_and_conv_outputs_stay_raw():
+    from torchvision.models.vgg import cfgs, make_layers
+
+    vgg = VGG16Features(weights="random", layers=("conv1_1", "pool3"), input_norm="[0,1]")
+    ref = make_layers(cfgs["D"])[:17]
+    ref.load_state_dict(vgg.trunk.state_dict())
+    x = torch.rand(1, 3, 16, 16, generator=_g(9))
+    conv1_1, pool3 = vgg(x)
+    torch.testing.assert_close(pool3, ref(x.clone()))
+    assert (conv1_1 < 0).any()  # read before its ReLU (no in-place ReLU overwrote it)
+
+
+def test_vgg_input_norms_and_layer_subsets():
+    x = torch.rand(1, 3, 16, 16, generator=_g(10))
+    signed = VGG16Features(weights="random", input_norm="[-1,1]")(x)
+    raw = VGG16Features(weights="random", input_norm="[0,1]")(2 * x - 1)
+    assert all(torch.equal(a, b) for a, b in zip(signed, raw))
+    vgg = VGG16Features(weights="random", layers=("relu1_1", "relu2_2", "relu3_3"))
+    y = torch.rand(1, 3, 16, 16, generator=_g(11))
+    p, s = perceptual_and_style(vgg, y, x, perc_layers=("relu1_1",), style_layers=("relu2_2", "relu3_3"))
+    assert p.item() == pytest.approx(perceptual_loss(vgg, y, x, layers=("relu1_1",)).item())
+    assert s.item() == pytest.approx(style_loss(vgg, y, x, layers=("relu3_3", "relu2_2")).item())
+    with pytest.raises(ValueError, match="not extracted"):
+        perceptual_loss(vgg, y, x, layers=("pool1",))
+    with pytest.raises(ValueError, match="relu9_9.*known"):
+        VGG16Features(weights="random", layers=("relu9_9",))
+    with pytest.raises(ValueError, match="input_norm"):
+        VGG16Features(weights="random", input_norm="bgr")
 
 
 def test_gram_normalisation():
@@ -144,17 +228,48 @@ def test_gram_normalisation():
 
 
 # -- discriminators ------------------------------------------------------------------------------
-def test_patchgan_receptive_field_is_70():
-    D = PatchGAN(in_ch=1, width=2, n_layers=3, norm="none")
-    for m in D.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.constant_(m.weight, 0.05)
-            nn.init.zeros_(m.bias)
-    x = torch.ones(1, 1, 96, 96, requires_grad=True)
+def _probe_receptive_field(D: nn.Module, size: int) -> int:
+    """Receptive field measured by input gradients: constant positive weights, ones input, the centre output."""
+    with torch.no_grad():
+        for name, p in D.named_parameters():
+            p.fill_(0.05 if "weight" in name else 0.0)
+    x = torch.ones(1, 1, size, size, requires_grad=True)
     out = D(x)
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
-    seen = (x.grad[0, 0] != 0)
-    assert seen.any(0).sum().item() == 70 and seen.any(1).sum().item() == 70
+    seen = x.grad[0, 0] != 0
+    assert seen.any(0).sum() == seen.any(1).sum()
+    return int(seen.any(0).sum())
+
+
+@pytest.mark.parametrize("make,size,expected", [
+    (lambda: PatchGAN(in_ch=1, width=2, n_layers=3, norm="none"), 96, 70),   # pix2pix's 70x70 PatchGAN
+    (lambda: PatchGAN(in_ch=1, width=2, n_layers=1, norm="none"), 40, 16),
+    (lambda: LGNetPatchGAN(in_ch=1, width=2), 128, 93),
+    (lambda: SNPatchGAN(in_ch=1, width=2), 320, 253),
+])
+def test_analytic_receptive_field_matches_gradient_probe(make, size, expected):
+    assert receptive_field(make()) == expected
+    assert _probe_receptive_field(make(), size) == expected
+
+
+def test_discriminator_geometry_at_256():
+    geos = {n: geometry(c(width=4, size=256) if c is GlobalLocalDiscriminator else c(in_ch=3, width=4), 256)
+            for n, c in DISCRIMINATORS.items()}
+    assert geos == {"patchgan": {"output_shape": (1, 30, 30), "receptive_field": 70},
+                    "lgnet-patchgan": {"output_shape": (1, 27, 27), "receptive_field": 93},
+                    "sn-patchgan": {"output_shape": (16, 4, 4), "receptive_field": 253},
+                    "global-local": {"output_shape": (1,), "receptive_field": None}}
+    with pytest.raises(ValueError, match="at least 47 px"):
+        LGNetPatchGAN(width=4)(torch.rand(1, 3, 32, 32))
+
+
+def test_lgnet_patchgan_layout():
+    D = LGNetPatchGAN(in_ch=3, width=64)
+    convs = [m for m in D.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
+        (64, 5, 2, 1), (128, 5, 2, 1), (256, 5, 2, 1), (512, 5, 1, 1), (1, 5, 1, 1)]
+    assert [hasattr(c, "weight_orig") for c in convs] == [True] * 4 + [False]  # spectral norm but the classifier
+    assert [c.bias is None for c in convs] == [True] * 4 + [False]
 
 
 @pytest.mark.parametrize("spectral,norm", [(False, "instance"), (True, "none")])

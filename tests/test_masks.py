@@ -130,16 +130,21 @@ def test_corrupt_file_named(tmp_path):
         load_external_mask(bad, "nvidia", 32)
 
 
-def test_external_mask_sets(tmp_path):
-    _fake_nvidia(tmp_path / "data/nvidia-irregular-masks", [f"{i:05d}.png" for i in range(2000, 2006)], 0.15)
-    _fake_nvidia(tmp_path / "data/nvidia-irregular-masks", ["00000.png"], 0.05)
+def test_external_mask_sets(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEINPAINT_CACHE", str(tmp_path / "cache"))
+    from faceinpaint_core.masks.ratio_index import nvidia_split_of
+
+    names = [f"{i:05d}.png" for i in range(200)]
+    _fake_nvidia(tmp_path / "data/nvidia-irregular-masks", names, 0.15)
     man = build_mask_set("nvidia", "10-20", 4, 32, 0, tmp_path / "nv", source_root=tmp_path / "data")
-    assert all(s.startswith("020") for s in man["sources"]) and len(set(man["sources"])) == 4
+    assert all(nvidia_split_of(s) == "eval" for s in man["sources"]) and len(set(man["sources"])) == 4
+    assert man["source_folder"] == "$FACEINPAINT_DATA/nvidia-irregular-masks"  # relative to source_root
     masks, _ = load_mask_set(tmp_path / "nv")
     assert all(0.10 <= hole_ratio(m) < 0.20 for m in masks)
-    _fake_qdimd(tmp_path / "qd", "train", 3, 0.35)
+    _fake_qdimd(tmp_path / "qd", "test", 3, 0.35)
+    _fake_qdimd(tmp_path / "qd", "train", 5, 0.35)
     man = build_mask_set("qdimd", "30-40", 3, 32, 0, tmp_path / "q", source_root=tmp_path / "qd")
-    assert sorted(man["sources"]) == [f"train/{i:05d}_train.png" for i in range(3)]
+    assert sorted(man["sources"]) == [f"test/{i:05d}_test.png" for i in range(3)]
     with pytest.raises(ValueError, match="fewer than n=4"):
         build_mask_set("qdimd", "30-40", 4, 32, 0, tmp_path / "q4", source_root=tmp_path / "qd")
     with pytest.raises(FileNotFoundError, match="NVIDIA"):
@@ -170,12 +175,15 @@ def test_cli_masks(tmp_path, capsys):
 
 @realdata
 def test_realdata_nvidia_polarity(tmp_path, real_data_root):
+    from faceinpaint_core.masks.ratio_index import nvidia_split_of
+
     folder = real_data_root / "nvidia-irregular-masks"
     small = [hole_ratio(load_external_mask(folder / f"{i:05d}.png", "nvidia", 128)) for i in range(0, 2000, 400)]
     large = [hole_ratio(load_external_mask(folder / f"{i:05d}.png", "nvidia", 128)) for i in range(10000, 12000, 400)]
     assert max(small) < 0.12 and min(large) > 0.48  # bin 0 small holes, bin 5 large: 255 = hole
     man = build_mask_set("nvidia", "30-40", 4, 64, 0, tmp_path / "nv", source_root=real_data_root)
-    assert all(6000 <= int(s[:5]) < 8000 for s in man["sources"])
+    assert all(nvidia_split_of(s) == "eval" for s in man["sources"])
+    assert all(0.30 <= r < 0.40 for r in man["ratios"])  # measured at 64 px, whatever the file order says
 
 
 @realdata

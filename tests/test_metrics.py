@@ -15,7 +15,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 
-from faceinpaint_core.metrics import l1, mean_finite, psnr, ssim
+from faceinpaint_core.metrics import l1, mean_finite, psnr, quantize_uint8, ssim, ssim_gauss, ssim_skimage
 from faceinpaint_core.paths import WeightsMissing
 
 torch.set_num_threads(1)
@@ -33,12 +33,19 @@ def _sk_ssim(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
                              use_sample_covariance=False, data_range=1, channel_axis=0) for x, y in zip(a, b)])
 
 
+def _sk_ssim_default(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    """scikit-image's SSIM with nothing but data_range and channel_axis set (7x7 uniform, sample covariance)."""
+    return np.array([sk_ssim(x.double().numpy(), y.double().numpy(), data_range=1, channel_axis=0)
+                     for x, y in zip(a, b)])
+
+
 def _sk_psnr(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     return np.array([sk_psnr(y.double().numpy(), x.double().numpy(), data_range=1) for x, y in zip(a, b)])
 
 
 def _assert_parity(a, b):
-    np.testing.assert_allclose(ssim(a, b).double().numpy(), _sk_ssim(a, b), atol=SSIM_TOL, rtol=0)
+    np.testing.assert_allclose(ssim_gauss(a, b).double().numpy(), _sk_ssim(a, b), atol=SSIM_TOL, rtol=0)
+    np.testing.assert_allclose(ssim_skimage(a, b).double().numpy(), _sk_ssim_default(a, b), atol=SSIM_TOL, rtol=0)
     np.testing.assert_allclose(psnr(a, b).double().numpy(), _sk_psnr(a, b), atol=1e-4, rtol=0)
 
 
@@ -51,15 +58,49 @@ def test_ssim_psnr_match_skimage_random(shape, noise):
 
 def test_ssim_float64_input_keeps_dtype():
     a, b = _pair((2, 3, 24, 24))
-    out = ssim(a.double(), b.double())
+    out = ssim_gauss(a.double(), b.double())
     assert out.dtype == torch.float64
     np.testing.assert_allclose(out.numpy(), _sk_ssim(a, b), atol=1e-10)
+    out = ssim_skimage(a.double(), b.double())
+    assert out.dtype == torch.float64
+    np.testing.assert_allclose(out.numpy(), _sk_ssim_default(a, b), atol=1e-10)
+
+
+def test_ssim_variants_differ_and_ssim_is_gauss():
+    """The two windows give different numbers on the same pair: a table must say which it shows."""
+    from faceinpaint_core.data.synthetic import SyntheticFaces
+
+    faces = SyntheticFaces(2, 64, 0)
+    a = torch.stack([faces[i]["image"] for i in range(2)])
+    b = (a + 0.05 * torch.randn(a.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    assert ssim is ssim_gauss
+    assert (ssim_gauss(a, b) - ssim_skimage(a, b)).abs().min() > 1e-2
+
+
+def test_ssim_skimage_7px_minimum():
+    a, b = _pair((1, 3, 7, 9))
+    np.testing.assert_allclose(ssim_skimage(a, b).double().numpy(), _sk_ssim_default(a, b), atol=SSIM_TOL)
+    with pytest.raises(ValueError, match="7x7"):
+        ssim_skimage(a[..., :6, :], b[..., :6, :])
+
+
+def test_quantize_uint8_matches_png_rounding_and_max255_psnr():
+    """round(255 x)/255 like a saved PNG; PSNR/SSIM on it equal skimage on the uint8 arrays (MAX = L = 255)."""
+    x = torch.tensor([0.0, 0.5 / 255, 1.49 / 255, 1.5 / 255, 0.5, 254.6 / 255, 1.0, 1.0 + 1e-6])
+    assert torch.equal(quantize_uint8(x) * 255, torch.tensor([0.0, 1, 1, 2, 128, 255, 255, 255]))
+    a, b = (quantize_uint8(t) for t in _pair((2, 3, 24, 24), seed=3, noise=0.1))
+    ua, ub = ((t * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy() for t in (a, b))
+    sk = [sk_psnr(x, y, data_range=255) for x, y in zip(ua, ub)]
+    np.testing.assert_allclose(psnr(b, a).double().numpy(), sk, atol=1e-4)
+    sk = [sk_ssim(x, y, data_range=255, channel_axis=-1) for x, y in zip(ua, ub)]
+    np.testing.assert_allclose(ssim_skimage(a, b).double().numpy(), sk, atol=SSIM_TOL)
+    assert torch.equal(quantize_uint8(a), a)  # idempotent
 
 
 def test_identical_images():
     a, _ = _pair((2, 3, 16, 16))
     assert torch.isinf(psnr(a, a)).all() and (psnr(a, a) > 0).all()
-    assert torch.allclose(ssim(a, a), torch.ones(2))
+    assert torch.allclose(ssim_gauss(a, a), torch.ones(2)) and torch.allclose(ssim_skimage(a, a), torch.ones(2))
     assert torch.equal(l1(a, a), torch.zeros(2))
 
 
@@ -79,7 +120,7 @@ def test_mean_finite_policy():
     assert math.isnan(m) and n == 1
 
 
-@pytest.mark.parametrize("fn", [l1, psnr, ssim])
+@pytest.mark.parametrize("fn", [l1, psnr, ssim_gauss, ssim_skimage])
 @pytest.mark.parametrize("bad, match", [
     (lambda a: a[0], r"\(N, C, H, W\)"),
     (lambda a: a * 2, r"\[0, 1\]"),
@@ -155,6 +196,14 @@ def test_frechet_distance_bad_input():
         frechet_distance(a[:1], a)
     with pytest.raises(ValueError, match="dimensions differ"):
         frechet_distance(a, a[:, :4])
+
+
+def test_fid_comparability_note():
+    from faceinpaint_core.metrics.fid import FID_COMPARABLE_N, fid_comparability_note
+
+    assert FID_COMPARABLE_N == 2048
+    assert fid_comparability_note(50) == "n=50, n<2048, not comparable"
+    assert fid_comparability_note(2048) == "" and fid_comparability_note(30000) == ""
 
 
 @pytest.fixture(scope="module")

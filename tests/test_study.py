@@ -13,15 +13,21 @@ import pandas as pd
 import pytest
 
 from faceinpaint_core.study import tables as T
+from faceinpaint_core.study.records import read_checkpoint_records
 from faceinpaint_core.study.pipeline import list_notebooks, run_study
-from faceinpaint_core.study.profiles import study_parameters
+from faceinpaint_core.study.profiles import STUDY_METHODS, STUDY_PROFILES, study_parameters
+from faceinpaint_core.methods.clgn import ABLATIONS
 from faceinpaint_core.utils.io import sha256_file
 
 REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "size", "n_eval", "bins", "mask_kinds",
-                   "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets"}
-EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "04_train_edge_diffusion", "20_tables",
-                      "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+                   "eval_fid", "eval_lpips", "train_profile", "ablation_sets", "n_visual", "seed", "train_sets",
+                   "irregular_kind", "method"}
+EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
+                      "04_train_edge_diffusion", "20_tables", "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
+                  "99_report"}
 TRAINED = ("clgn", "lgnet", "facestyle", "edge-diffusion")
+TINY_ABLATIONS = STUDY_PROFILES["tiny"]["ablations"]  # variant slugs; jobs: W.ablations("tiny")
 
 
 # -- committed notebooks --------------------------------------------------------------------------------------
@@ -66,7 +72,7 @@ def test_notebook_defines_no_library_logic(path: Path) -> None:
 def tiny_study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     t0 = time.perf_counter()
-    rc = run_study("tiny", out_root=out)
+    rc = run_study("tiny", out_root=out, jobs=2)
     print(f"tiny study: {time.perf_counter() - t0:.1f}s")
     return out, rc
 
@@ -81,8 +87,10 @@ def _csv(out: Path, name: str) -> pd.DataFrame:
 def test_tiny_study_succeeds(tiny_study) -> None:
     out, rc = tiny_study
     assert rc == 0
-    for nb in EXPECTED_NOTEBOOKS:
+    for nb in STEP_NOTEBOOKS:
         assert (out / "reports" / "executed" / f"{nb}.ipynb").is_file()
+    for method in STUDY_METHODS:  # a per-method notebook runs once per method: one executed copy each
+        assert (out / "reports" / "executed" / "train" / f"{method}.ipynb").is_file()
 
 
 @pytest.mark.slow
@@ -95,10 +103,13 @@ def test_protocol_results_are_sane_with_provenance(tiny_study, name, methods) ->
     for m in methods:
         mine = rows[rows["method"] == m]
         assert {(k, b) for k, b in zip(mine["mask_type"], mine["bin"])} == cells
-        assert {"l1_percent", "psnr", "ssim"} <= set(mine["metric"])
-    for metric, lo, hi in (("l1_percent", 0, 100), ("psnr", 5, math.inf), ("ssim", -1, 1)):
+        assert {"l1_percent", "psnr", "ssim_gauss", "ssim_skimage"} <= set(mine["metric"])
+        assert set(mine["output"]) == {"composite", "raw"}
+    for metric, lo, hi in (("l1_percent", 0, 100), ("psnr", 5, math.inf), ("ssim_gauss", -1, 1),
+                           ("ssim_skimage", -1, 1)):
         vals = rows.loc[rows["metric"] == metric, "value"]
         assert vals.between(lo, hi).all(), f"{name}: {metric} out of [{lo}, {hi}]"
+    assert set(rows["quantize"]) == {"uint8"} and set(rows["split"]) == {"test"}
     for col in ("git_sha", "device", "split_hash", "mask_set_sha256", "checkpoint_sha256"):
         assert rows[col].notna().all() and (rows[col].astype(str) != "").all(), f"{name}: empty {col}"
     assert set(rows["profile"]) == {"tiny"} and set(rows["dataset"]) == {"synthetic"}
@@ -109,9 +120,9 @@ def test_protocol_results_are_sane_with_provenance(tiny_study, name, methods) ->
 @pytest.mark.slow
 def test_checkpoints_recorded_with_their_hash(tiny_study) -> None:
     out = tiny_study[0]
-    records = json.loads((out / "results" / "checkpoints.json").read_text())
+    records = read_checkpoint_records(out / "results")
     assert {"clgn", "lgnet", "facestyle", "parser"} <= set(records)
-    assert sum(k.startswith("ablation: ") for k in records) == len(T.CLGN_ABLATIONS)
+    assert sum(k.startswith("ablation-clgn-") for k in records) == len(TINY_ABLATIONS)
     for rec in records.values():
         assert sha256_file(out / rec["checkpoint"]) == rec["sha256"]
     evals = _csv(out, "eval_clgn.csv")
@@ -134,10 +145,15 @@ def test_seed_tables_show_reported_beside_this_run(tiny_study) -> None:
     for m in ("telea", "clgn", "lgnet"):
         psnr = run[(run["method"] == m) & (run["metric"] == "psnr")]["value"]
         assert psnr.notna().all() and (psnr > 5).all()
-    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED}
+    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED,
+                                                                T.stand_in_display("LG-Net", "lgnet")}
+    assert set(run.loc[run["method"] == "clgn", "output"]) == {"composite"}
     patent = _csv(out, "table_patent_1.csv")
     fs = patent[(patent["block"] == T.THIS_RUN) & (patent["method"] == "facestyle") & (patent["metric"] == "psnr")]
-    assert fs["value"].notna().all()
+    assert fs["value"].notna().all() and set(fs["output"]) == {"raw"}
+    for stem in ("table_clgn_1_regular", "table_clgn_2_irregular", "table_patent_1"):
+        md = (out / "results" / f"{stem}.md").read_text()
+        assert "8 images per cell" in md and "32×32 px" in md and "test split" in md and "8 bits" in md
 
 
 @pytest.mark.slow
@@ -145,7 +161,9 @@ def test_ablations_every_variant_evaluated(tiny_study) -> None:
     table = _csv(tiny_study[0], "ablations_clgn.csv")
     run = table[(table["block"] == T.THIS_RUN) & (table["metric"] == "psnr")]
     assert list(run["row"]) == [label for label, _, _ in T.CLGN_ABLATIONS]
-    assert run["value"].notna().all()
+    ran = {ABLATIONS[v][0] for v in TINY_ABLATIONS}
+    assert run.loc[run["row"].isin(ran), "value"].notna().all()
+    assert set(run.loc[~run["row"].isin(ran), "display"]) == {T.NOT_RUN}  # variants the tiny profile skips
     rep = table[(table["block"] == T.REPORTED) & (table["metric"] == "lpips")]
     assert rep["value"].notna().sum() == 6  # five losses alone + all five (the slides' table)
 
@@ -166,7 +184,8 @@ def test_parser_miou_and_data_records(tiny_study) -> None:
 def test_figures_png_and_pdf(tiny_study) -> None:
     figures = tiny_study[0] / "figures"
     stems = {p.stem for p in figures.glob("*.png")}
-    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn_lgnet", "02_samples_clgn",
+    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn", "02_loss_curves_lgnet",
+                 "02_samples_clgn",
                  "03_loss_curves_facestyle", "21_loss_curves_ablations", "22_comparison_irregular_20-30",
                  "22_comparison_regular_20-30", "22_metric_vs_hole_ratio"):
         assert stem in stems
@@ -189,17 +208,16 @@ def test_report_has_provenance_banner_and_every_figure(tiny_study) -> None:
 
 
 @pytest.mark.slow
-def test_rerun_with_nothing_changed_skips_every_step(tiny_study, capsys) -> None:
+def test_rerun_with_nothing_changed_runs_nothing(tiny_study, capfd) -> None:
     out, rc = tiny_study
     assert rc == 0
-    capsys.readouterr()
+    capfd.readouterr()
     t0 = time.perf_counter()
     assert run_study("tiny", out_root=out) == 0
     secs = time.perf_counter() - t0
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")]
-    assert len(lines) == len(EXPECTED_NOTEBOOKS) and all("skipped" in ln for ln in lines), \
-        f"a step re-ran (did package code change during the test?): {lines}"
-    assert secs < 20
+    captured = capfd.readouterr()
+    assert "Nothing to be done" in captured.out + captured.err, "a job re-ran (did package code change?)"
+    assert secs < 30
 
 
 def _failing_notebook(folder: Path) -> Path:
@@ -214,47 +232,93 @@ def _failing_notebook(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_failing_notebook_returns_nonzero_naming_notebook_and_cell(tmp_path, capsys) -> None:
+def test_failing_notebook_job_names_notebook_and_cell(tmp_path, capsys) -> None:
+    from faceinpaint_core.study.jobs import main as job_main
+
     nb = _failing_notebook(tmp_path)
-    assert run_study("tiny", out_root=tmp_path / "out", notebooks=[nb]) == 1
+    executed = tmp_path / "out" / "reports" / "executed" / "50_fails.ipynb"
+    rc = job_main(["notebook", str(nb), "--profile", "tiny", "--out-root", str(tmp_path / "out"),
+                   "--executed", str(executed)])
+    assert rc == 1
     err = capsys.readouterr().err
-    assert "50_fails.ipynb" in err and "cell" in err and "deliberate failure" in err
-    assert not (tmp_path / "out" / "reports" / "executed" / ".50_fails.tiny.json").exists()
+    assert "50_fails.ipynb" in err and "cell" in err and "deliberate failure" in err and str(executed) in err
 
 
 # -- table builders on hand-made rows (no study needed) ----------------------------------------------------------
 def _measured() -> pd.DataFrame:
-    base = dict(mask_type="regular", bin="1-10", note="", result_file="x.csv")
-    return pd.DataFrame([{**base, "method": "telea", "metric": "psnr", "value": 30.0},
-                         {**base, "method": "clgn", "metric": "fid", "value": float("nan"),
-                          "note": "n/a (weights missing)"}])
+    base = dict(mask_type="regular", bin="1-10", note="", quantize="uint8", result_file="x.csv")
+    return pd.DataFrame([{**base, "method": "telea", "output": "composite", "metric": "psnr", "value": 30.0},
+                         {**base, "method": "telea", "output": "raw", "metric": "psnr", "value": 29.0},
+                         {**base, "method": "facestyle", "output": "raw", "metric": "psnr", "value": 21.0},
+                         {**base, "method": "facestyle", "output": "composite", "metric": "psnr", "value": 22.0},
+                         {**base, "method": "clgn", "output": "composite", "metric": "fid", "value": float("nan"),
+                          "note": "n/a (weights missing)"},
+                         {**base, "method": "lgnet", "output": "composite", "metric": "fid", "value": 51.234,
+                          "note": "n=50, n<2048, not comparable"}])
 
 
 def test_clgn_table_absent_methods_are_never_zero() -> None:
     table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
     run = table[table["block"] == T.THIS_RUN].set_index(["col", "row"])["display"]
     assert run[("CA", "PSNR 1-10 %")] == T.NOT_IMPLEMENTED
-    assert run[("LG-Net (lgnet)", "PSNR 1-10 %")] == T.NOT_RUN
-    assert run[("Telea", "PSNR 1-10 %")] == "30.00"
-    assert run[("Telea", "SSIM 1-10 %")] == T.NOT_COMPUTED
+    assert run[("CLGN w/o GAM (lgnet)", "PSNR 1-10 %")] == T.NOT_COMPUTED
+    assert run[("Telea", "PSNR 1-10 %")] == "30.00"  # the composite, not the raw 29.00
+    assert run[("Telea", "SSIM (Gaussian σ=1.5) 1-10 %")] == T.NOT_COMPUTED
     assert run[("CLGN (clgn)", "FID 1-10 %")] == "n/a (weights missing)"
+    assert run[("CLGN w/o GAM (lgnet)", "FID 1-10 %")] == "51.23 (n=50, n<2048, not comparable)"
     rep = table[table["block"] == T.REPORTED].set_index(["col", "row"])["display"]
-    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net (lgnet)", "FID 1-10 %")] == "0.40"
+    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net", "FID 1-10 %")] == "0.40"
+    assert rep[("LG-Net", "SSIM (Gaussian σ=1.5) 1-10 %")] == "0.995"
+    assert rep[("LG-Net", "SSIM (7×7 uniform, skimage default) 1-10 %")] == T.ABSENT
     assert "0" not in set(table["display"])
 
 
+def test_lgnet_is_labelled_clgn_without_gam() -> None:
+    """The reported LG-Net column keeps LG-Net's numbers and says this study's stand-in is CLGN w/o GAM."""
+    table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
+    cols = list(dict.fromkeys(table["col"]))
+    assert cols[cols.index("LG-Net") + 1] == "CLGN w/o GAM (lgnet)"
+    lg = table[(table["col"] == "LG-Net") & (table["block"] == T.THIS_RUN)]
+    assert set(lg["display"]) == {T.stand_in_display("LG-Net", "lgnet")} and lg["value"].isna().all()
+    assert "CLGN w/o GAM" in T.stand_in_display("LG-Net", "lgnet")
+    assert (table.loc[table["col"] == "CLGN w/o GAM (lgnet)", "method"] == "lgnet").all()
+    assert T.OUR_LABELS["lgnet"] == "CLGN w/o GAM" and "LG-Net" not in T.METHOD_MAP
+
+
+def test_captions_name_mask_set_images_split_size_output_quantisation() -> None:
+    run = T.RunInfo("smoke", "celebamask-hq", False, 50, 64, split="test", quantize="uint8")
+    for kind in ("irregular", "nvidia"):
+        cap = T.clgn_caption(2, kind, ("1-10", "20-30"), run)
+        assert T.mask_set_name(kind) in cap and "QD-IMD" in cap  # the slides' set beside this run's
+        for words in ("50 images per cell", "64×64 px", "test split", "composite", "8 bits", "Gaussian σ=1.5",
+                      "7×7 uniform", "2048"):
+            assert words in cap
+    assert "NVIDIA" in T.mask_set_name("nvidia") and "strokes" in T.mask_set_name("irregular")
+    pat = T.patent_caption("nvidia", ("1-10",), run)
+    assert "raw network output" in pat and "names neither the mask set" in pat and "QD-IMD" not in pat
+    assert "not quantised" in T.RunInfo("x", "d", True, 8, 32, quantize="none").caption()
+    assert T.recorded(_measured(), "quantize") == "uint8"
+    tex = T.tex_escape(pat)
+    assert "σ" not in tex and "×" not in tex
+
+
 def test_patent_table_maps_facial_style(tmp_path) -> None:
-    table = T.patent_table(T.load_reported(), _measured(), ours=("telea",))
+    table = T.patent_table(T.load_reported(), _measured().assign(bin="average"), ours=("telea",),
+                           mask_type="regular")
     rows = list(dict.fromkeys(table["row"]))
     assert rows[:4] == ["CE", "CA", "DeepFill v2 (gated conv)", "facial-style (patent) (facestyle)"]
     rep = table[(table["block"] == T.REPORTED) & (table["row"] == "CE")].set_index("col")["display"]
     assert rep["PSNR"] == "18.69" and rep["FID"] == T.ABSENT
+    run = table[table["block"] == T.THIS_RUN].set_index(["row", "col"])["display"]
+    assert run[("facial-style (patent) (facestyle)", "PSNR")] == "21.00"  # the raw network output
+    assert run[("Telea", "PSNR")] == "29.00"
     paths = T.write_table(table, tmp_path, "patent", "caption with 50% & under_score")
     tex = paths["tex"].read_text()
     assert r"50\% \& under\_score" in tex and tex.count(r"\midrule") == 2
     assert pd.read_csv(paths["csv"]).shape[0] == len(table)
-    assert "*this run*" in paths["md"].read_text()
+    md = paths["md"].read_text()
+    assert "*this run* — raw network output, 8-bit quantised" in md
+    assert r"\emph{this run} --- raw network output, 8-bit quantised" in tex
 
 
 def test_parser_miou_frame() -> None:
@@ -262,3 +326,84 @@ def test_parser_miou_frame() -> None:
            "miou_val_masked": 0.4, "iou_clean_skin": 0.7, "iou_masked_skin": 0.6}
     frame = T.parser_miou_frame(res)
     assert set(frame["condition"]) == {"clean", "masked"} and frame["iou"].max() == 0.7
+
+
+# -- the workflow: precise reruns, --force, the cluster profile ---------------------------------------------------
+def _dry_run_jobs(out: Path, capfd, **kw) -> list[tuple[str, str]]:
+    """``(rule, wildcards)`` of every job a dry run would run (parsed from Snakemake's job listing)."""
+    capfd.readouterr()
+    assert run_study("tiny", out_root=out, dry_run=True, **kw) == 0
+    captured = capfd.readouterr()
+    text = captured.out + "\n" + captured.err  # Snakemake logs its job listing to stderr
+    jobs, rule = [], None
+    for line in text.splitlines():
+        if line.startswith("rule ") and line.endswith(":"):
+            rule = line[5:-1]
+            jobs.append((rule, ""))
+        elif line.strip().startswith("wildcards:") and rule:
+            jobs[-1] = (rule, line.split(":", 1)[1].strip())
+    return [j for j in jobs if j[0] != "all"]
+
+
+@pytest.mark.slow
+def test_editing_one_network_reruns_that_method_and_downstream_only(tiny_study, capfd) -> None:
+    import os
+
+    from faceinpaint_core.study.codedeps import PACKAGE_DIR
+
+    out = tiny_study[0]
+    path = PACKAGE_DIR / "nets" / "facestyle.py"
+    original, st = path.read_bytes(), path.stat()
+    try:  # an edit (Snakemake compares content, not only mtimes: a bare touch reruns nothing)
+        path.write_bytes(original + b"\n# an edit made by test_editing_one_network_reruns_...\n")
+        os.utime(path, (st.st_atime, time.time() + 5))
+        jobs = _dry_run_jobs(out, capfd)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, (st.st_atime, st.st_mtime))
+    rules = {r for r, _ in jobs}
+    assert ("train", "method=facestyle") in jobs and ("evaluate", "method=facestyle") in jobs
+    assert {"tables", "visual", "report"} <= rules
+    assert not [j for j in jobs if "clgn" in j[1] or "lgnet" in j[1] or "parser" in j[1]], jobs
+    assert not {"data", "classical"} & rules
+
+
+@pytest.mark.slow
+def test_force_reruns_every_job(tiny_study, capfd) -> None:
+    jobs = _dry_run_jobs(tiny_study[0], capfd, force=True)
+    trains = {w for r, w in jobs if r == "train"}
+    assert trains == {f"method={m}" for m in STUDY_METHODS}
+    from faceinpaint_core.study.workflow import ablations
+
+    assert sum(r == "ablation" for r, _ in jobs) == len(ablations("tiny"))
+    assert {"data", "classical", "tables", "ablation_tables", "visual", "report"} <= {r for r, _ in jobs}
+
+
+def test_slurm_profile_requests_a_gpu_for_training(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from faceinpaint_core.study.pipeline import cluster_profile, snakemake_command
+
+    cmd = snakemake_command("full", tmp_path, "", jobs=4, dry_run=True, cluster="slurm")
+    assert cmd[cmd.index("--workflow-profile") + 1] == str(cluster_profile("slurm"))
+    cmd[cmd.index("--config") + 1:cmd.index("--config") + 4] = ["profile=full", "data_root=", "threads=8"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    blocks = res.stdout.split("\nrule ")
+    train = [b for b in blocks if b.startswith("train:")]
+    assert len(train) == len(STUDY_METHODS)
+    for block in train:
+        res_line = next(ln for ln in block.splitlines() if ln.strip().startswith("resources:"))
+        assert "gpu=1" in res_line and "runtime=4320" in res_line and "slurm_partition=" in res_line
+    data = next(b for b in blocks if b.startswith("data:"))
+    assert "gpu=" not in next(ln for ln in data.splitlines() if ln.strip().startswith("resources:"))
+
+
+def test_unknown_cluster_profile_and_bad_jobs_are_clear_errors(tmp_path) -> None:
+    with pytest.raises(ValueError, match="known"):
+        run_study("tiny", out_root=tmp_path, cluster="nope", dry_run=True)
+    with pytest.raises(ValueError, match="--jobs"):
+        run_study("tiny", out_root=tmp_path, jobs=0)
+    with pytest.raises(ValueError, match="--only 77"):
+        run_study("tiny", out_root=tmp_path, only=("77",))

@@ -20,6 +20,7 @@ from faceinpaint_core.train import trainer as tr  # noqa: E402
 from faceinpaint_core.train.checkpoint import CheckpointError, load_checkpoint, load_for_inference  # noqa: E402
 from faceinpaint_core.train.data import StepBatchSampler  # noqa: E402
 from faceinpaint_core.train.describe import describe  # noqa: E402
+from faceinpaint_core.train.lr_schedule import lr_factor  # noqa: E402
 
 TOY = "toy_method:ToyMethod"
 
@@ -64,7 +65,13 @@ def test_next_run_gets_next_number(straight_run, tmp_path):
     assert tr.new_run_dir(out, "toy", "tiny").name == "00001-toy-tiny"
 
 
-def test_kill_and_resume_is_bit_identical(straight_run, tmp_path, monkeypatch):
+DECAY = {"train.lr_schedule": "linear_decay", "train.lr_decay_start": 2}
+
+
+@pytest.mark.parametrize("sets", [{}, DECAY], ids=["constant", "linear_decay"])
+def test_kill_and_resume_is_bit_identical(straight_run, tmp_path, monkeypatch, sets):
+    if sets:  # the uninterrupted reference run of this schedule
+        straight_run = tr.train_main(TOY, "tiny", out=tmp_path / "straight", sets=sets)
     step = tr.Trainer.train_step
 
     def dies_at_4(self, s, batch):
@@ -74,10 +81,10 @@ def test_kill_and_resume_is_bit_identical(straight_run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tr.Trainer, "train_step", dies_at_4)
     with pytest.raises(KeyboardInterrupt):
-        tr.train_main(TOY, "tiny", out=tmp_path)
+        tr.train_main(TOY, "tiny", out=tmp_path, sets=sets)
     monkeypatch.setattr(tr.Trainer, "train_step", step)
     assert not (tmp_path / "00000-toy-tiny" / "checkpoints" / "final.pt").exists()
-    run = tr.train_main(TOY, "tiny", out=tmp_path, resume=True)
+    run = tr.train_main(TOY, "tiny", out=tmp_path, resume=True, sets=sets)
     assert run.name == "00000-toy-tiny"
     a = torch.load(straight_run / "checkpoints" / "final.pt", weights_only=True)
     b = torch.load(run / "checkpoints" / "final.pt", weights_only=True)
@@ -88,6 +95,38 @@ def test_kill_and_resume_is_bit_identical(straight_run, tmp_path, monkeypatch):
     la, lb = pd.read_csv(straight_run / "log.csv"), pd.read_csv(run / "log.csv")
     pd.testing.assert_frame_equal(la.drop(columns="wall_s"), lb.drop(columns="wall_s"))
     assert len(json.loads((run / "provenance.json").read_text())["resumes"]) == 1
+    assert a["lr_schedule"] == b["lr_schedule"] and a["optimizers"]["G"]["param_groups"][0]["lr"] == \
+        b["optimizers"]["G"]["param_groups"][0]["lr"]
+
+
+def test_decaying_schedule_reaches_both_optimisers(tmp_path):
+    run = tr.train_main(TOY, "tiny", out=tmp_path, sets=DECAY)
+    log = pd.read_csv(run / "log.csv")
+    # update k (0-based) of 6 runs at 1e-3 · min(1, (6 - k) / (6 - 2)); row k+1 shows update k's rate
+    expected = [1e-3 * min(1.0, (6 - k) / 4) for k in range(6)]
+    assert log["lr_G"].tolist() == pytest.approx(expected) and log["lr_D"].tolist() == pytest.approx(expected)
+    ckpt = load_checkpoint(run / "checkpoints" / "final.pt")
+    assert ckpt["lr_schedule"]["name"] == "linear_decay" and ckpt["lr_schedule"]["start"] == 2
+    assert ckpt["lr_schedule"]["lr"] == pytest.approx({"lr_G": 2.5e-4, "lr_D": 2.5e-4})
+
+
+@pytest.mark.parametrize("schedule,start,expected", [
+    ("constant", None, [1, 1, 1, 1]),
+    ("linear_decay", None, [1, 1, 1, 0.5]),   # default start = steps // 2 = 2 (LG-Net: half constant)
+    ("linear_decay", 0, [1, 0.75, 0.5, 0.25]),
+    ("cosine", None, [1, 0.5 + 0.5 * 2 ** -0.5, 0.5, 0.5 - 0.5 * 2 ** -0.5]),
+    ("cosine", 2, [1, 1, 1, 0.5]),
+])
+def test_lr_factor_values(schedule, start, expected):
+    assert [lr_factor(schedule, k, 4, start) for k in range(4)] == pytest.approx(expected)
+    assert lr_factor(schedule, 4, 4, start) == pytest.approx(1.0 if schedule == "constant" else 0.0)
+
+
+def test_lr_schedule_errors_name_the_option(tmp_path):
+    with pytest.raises(ValueError, match="lr_schedule 'step'.*linear_decay"):
+        lr_factor("step", 0, 10)
+    with pytest.raises(ValueError, match="lr_decay_start=12"):
+        tr.train_main(TOY, "tiny", out=tmp_path, sets={"train.lr_schedule": "cosine", "train.lr_decay_start": 12})
 
 
 def test_resume_after_final_extends_the_run(tmp_path):
@@ -154,6 +193,15 @@ def test_batches_are_a_function_of_seed_and_step():
 def test_describe_counts_params_and_flops():
     info = describe(TOY, 32, profile="tiny", show=False)
     assert info["params"]["G"] == 4 * 8 * 9 + 8 + 8 * 3 * 9 + 3 and info["g_forward_flops"] > 0
+    # the toy D: PatchGAN n_layers=1, 4x4 convs with strides 2, 1, 1: 32 -> 16 -> 15 -> 14; r = 1 + 3 + 3·2 + 3·2
+    assert info["discriminators"] == {"D": {"class": "PatchGAN", "output_shape": (1, 14, 14), "receptive_field": 16}}
+
+
+@pytest.mark.parametrize("method,line", [("clgn", "D (LGNetPatchGAN): output 1 x 27 x 27 per image, receptive field 93 px"),
+                                         ("facestyle", "D (PatchGAN): output 1 x 30 x 30 per image, receptive field 70 px")])
+def test_describe_prints_discriminator_geometry_at_256(method, line, capsys):
+    describe(method, 256, profile="smoke")  # the full profile's discriminators, narrower
+    assert line in capsys.readouterr().out
 
 
 def _free_port() -> int:

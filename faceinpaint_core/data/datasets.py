@@ -12,9 +12,14 @@ skipped there with a warning naming it, counted once in ``dataset.skipped``, and
 item in file order is returned instead (wrapping around), so the substitution is deterministic.
 With DataLoader workers each worker counts its own skips. A missing label file or an empty folder
 raises at construction, naming the path.
+
+Where the images came from is recorded portably: ``dataset.folder`` is the folder relative to the data
+root (``"$FACEINPAINT_DATA/celebamask-hq-1k"``), never an absolute path of the machine that ran, and
+``dataset.n_files_total`` counts its images over all splits (see :func:`portable_folder`).
 """
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -34,6 +39,8 @@ CROPS = ("center", "none")
 INTERPS = {"bicubic": Image.BICUBIC, "area": Image.BOX}
 SPLITS = ("all",) + SPLIT_NAMES
 LabelReader = Callable[[str], np.ndarray]  # relative image name -> CelebAMask ids (H, W)
+DATA_ROOT_VAR = "$FACEINPAINT_DATA"
+log = logging.getLogger(__name__)
 
 
 class FaceDataset(Dataset):
@@ -43,6 +50,8 @@ class FaceDataset(Dataset):
         root: dataset folder; ``files`` are relative (posix) names under it.
         files: this split's relative file names, sorted.
         name: dataset name.  skipped: corrupt images skipped so far.
+        folder: ``root`` as recorded in provenance (:func:`portable_folder`; defaults to ``.../<name>``).
+        n_files_total: image files in the folder, all splits together (before ``split`` and ``limit``).
         split_hash: sha256 of the dataset's whole train/val/test split (:func:`.splits.splits_sha256`).
     """
 
@@ -56,6 +65,7 @@ class FaceDataset(Dataset):
         self._labels, self.skipped, self._bad = labels, 0, set()
         if not files:
             raise FileNotFoundError(f"{name}: no face images ({'/'.join(IMAGE_EXTS)}) found under {self.root}")
+        self.folder, self.n_files_total = portable_folder(self.root, None), len(files)
         splits = make_splits(files, seed)
         self.split_hash = splits_sha256(splits)
         self.files = sorted(files) if split == "all" else splits[split]
@@ -267,12 +277,14 @@ def folder_dataset(folder: Path, size: int, name: str, with_parsing: bool, **kw)
 
 # -- registry ---------------------------------------------------------------------------------
 
-#: Known dataset names -> folder names tried under the data root, in order.
+#: Known dataset names -> folder names tried under the data root, in order: the full datasets' standard
+#: folder names first, the project's development samples (``celebamask-hq-1k``, ``celeba-aligned-10k``,
+#: ``utkface-3k``) last, so a user who keeps the full set beside a sample trains on the full set.
 DATASETS: dict[str, tuple[str, ...]] = {
-    "celebamask-hq": ("celebamask-hq-1k", "CelebAMask-HQ", "celebamask-hq"),
-    "celeba-hq": ("celeba-hq", "CelebA-HQ", "CelebA-HQ-img", "celebamask-hq-1k", "CelebAMask-HQ"),
-    "celeba": ("celeba-aligned-10k", "img_align_celeba", "celeba/img_align_celeba", "CelebA/Img/img_align_celeba"),
-    "utkface": ("utkface-3k", "UTKFace", "utkface"),
+    "celebamask-hq": ("CelebAMask-HQ", "celebamask-hq", "celebamask-hq-1k"),
+    "celeba-hq": ("CelebA-HQ", "celeba-hq", "CelebA-HQ-img", "CelebAMask-HQ", "celebamask-hq", "celebamask-hq-1k"),
+    "celeba": ("img_align_celeba", "celeba/img_align_celeba", "CelebA/Img/img_align_celeba", "celeba-aligned-10k"),
+    "utkface": ("UTKFace", "utkface", "utkface-3k"),
     "ffhq": ("ffhq/images1024x1024", "FFHQ/images1024x1024", "images1024x1024", "ffhq", "FFHQ"),
     "synthetic": (),
 }
@@ -315,11 +327,38 @@ def open_dataset(name_or_path: str, size: int, split: str = "all", data_root: st
         if with_parsing and name_or_path not in _LABELLED:
             raise ValueError(f"dataset {name_or_path!r} has no parsing labels; use one of {_LABELLED} or 'synthetic'")
         folder = find_dataset_folder(name_or_path, root)
-        return folder_dataset(folder, size, name_or_path, with_parsing, **kw)
+        return _logged(folder_dataset(folder, size, name_or_path, with_parsing, **kw), root)
     if Path(name_or_path).is_dir():
         folder = Path(name_or_path).resolve()
-        return folder_dataset(folder, size, folder.name, with_parsing, **kw)
+        return _logged(folder_dataset(folder, size, folder.name, with_parsing, **kw), _root_or_none(data_root))
     raise ValueError(f"unknown dataset {name_or_path!r}: not a folder and not one of {sorted(DATASETS)}")
+
+
+def portable_folder(folder: str | Path, root: str | Path | None) -> str:
+    """``folder`` as provenance records it: ``"$FACEINPAINT_DATA/<rel>"`` under the data root ``root``,
+    else ``".../<folder name>"`` (an absolute path names one machine's disks, so it is never recorded)."""
+    folder = Path(folder).resolve()
+    if root is not None:
+        try:
+            rel = folder.relative_to(Path(root).resolve()).as_posix()
+            return DATA_ROOT_VAR if rel == "." else f"{DATA_ROOT_VAR}/{rel}"
+        except ValueError:
+            pass
+    return f".../{folder.name}"
+
+
+def _root_or_none(data_root) -> Path | None:
+    try:
+        return _default_data_root(data_root)
+    except FileNotFoundError:  # a folder given by path needs no data root
+        return None
+
+
+def _logged(ds: FaceDataset, root: Path | None) -> FaceDataset:
+    """Record ``ds.folder`` relative to the data root ``root`` and log the folder used with its image count."""
+    ds.folder = portable_folder(ds.root, root)
+    log.info("dataset %s: using folder %s (%d images, split %d)", ds.name, ds.folder, ds.n_files_total, len(ds))
+    return ds
 
 
 def parse_utkface_name(name: str) -> dict | None:

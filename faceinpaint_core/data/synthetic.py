@@ -228,6 +228,7 @@ class SyntheticFaces(FaceDataset):
             raise ValueError(f"SyntheticFaces: n and n_identities must be >= 1, got {n}, {n_identities}")
         self.root, self.name, self.size, self.seed = Path("synthetic"), "synthetic", int(size), int(seed)
         self.n_identities, self.skipped, self._with_parsing = n_identities, 0, with_parsing
+        self.folder, self.n_files_total = "synthetic (rendered in memory, no files)", int(n)
         names = [f"{i:05d}.png" for i in range(n)]
         splits = make_splits(names, seed)
         self.split_hash = splits_sha256(splits)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..data import open_dataset
 from ..utils.io import atomic_write_csv
-from .predictors import load_predictor
+from .predictors import load_predictor, use_predicted_parsing
 from .protocol import (EvalSpec, PerceptualMetrics, add_average, evaluate, format_table, load_faces, prepare_mask_sets,
                        with_provenance, write_results)
 
@@ -20,8 +20,14 @@ def open_eval_faces(spec: EvalSpec, images: str | None = None, dataset: str | No
     source = images or dataset or "celebamask-hq"
     # synthetic faces are split 80/10/10 like any dataset: draw enough that the split holds n faces
     limit = 10 * spec.n + 10 if source == "synthetic" and split != "all" else spec.n if source == "synthetic" else None
-    ds = open_dataset(source, size=spec.size, split="all" if images else split, data_root=data_root,
-                      with_parsing=with_parsing, seed=spec.seed, limit=limit)
+    try:
+        ds = open_dataset(source, size=spec.size, split="all" if images else split, data_root=data_root,
+                          with_parsing=with_parsing, seed=spec.seed, limit=limit)
+    except ValueError as err:
+        if not with_parsing or "label" not in str(err):
+            raise
+        raise ValueError(f"{err}; or evaluate with the project's face parser instead of labels: parsing='predicted' "
+                         f"(--parsing predicted --parser-checkpoint PATH)") from None
     return ds, load_faces(ds, spec.n)
 
 
@@ -33,22 +39,30 @@ def run_evaluation(methods: list[str], spec: EvalSpec, out_csv: str | Path | Non
 
     Args:
         methods: names (``telea``, ``ns``, ``biharmonic``, or a trained method with a checkpoint).
+        spec: faces, masks and scoring; ``spec.parsing="predicted"`` gives parsing-conditioned methods the
+            face parser ``spec.parser_checkpoint`` so that ``images`` may be a plain folder without labels.
         checkpoints: ``{method: path}`` for trained methods.
-        per_image_csv: also write one row per (method, mask type, bin, image) here (hole ratio + metrics).
+        per_image_csv: also write one row per (method, mask type, bin, output, image) here (hole ratio + metrics).
     """
     checkpoints = checkpoints or {}
     predictors = [load_predictor(m, checkpoints.get(m), device=device) for m in methods]
-    needs_parsing = any(getattr(p, "needs_parsing", False) for p in predictors)
-    ds, faces = open_eval_faces(spec, images, dataset, data_root, split, with_parsing=needs_parsing)
+    parsing_users = [p for p in predictors if getattr(p, "needs_parsing", False)]
+    if spec.parsing == "predicted":
+        for pred in parsing_users:
+            use_predicted_parsing(pred, spec.parser_checkpoint)
+    with_labels = bool(parsing_users) and spec.parsing == "labels"
+    ds, faces = open_eval_faces(spec, images, dataset, data_root, split, with_parsing=with_labels)
     mask_sets = prepare_mask_sets(replace(spec, mask_source=spec.mask_source or data_root))
     tables, per_image = [], []
     perceptual = PerceptualMetrics(spec.fid, spec.lpips, device)
     for pred in predictors:
         t0 = time.perf_counter()
         per_img, cells = evaluate(pred, faces, mask_sets, spec, device=device, perceptual=perceptual)
-        rows = with_provenance(add_average(cells), pred, spec, ds.split_hash, ds.name, device)
+        rows = with_provenance(add_average(cells), pred, spec, ds.split_hash, ds.name, device,
+                               split="all" if images else split)
         tables.append(rows)  # wall time is printed, not stored: result CSVs must be byte-reproducible
-        per_image.append(per_img.drop(columns=["mask_set_sha256"]).assign(method=pred.name))
+        per_image.append(per_img.drop(columns=["mask_set_sha256"])
+                         .assign(method=pred.name, quantize=spec.quantize, parsing=rows["parsing"].iloc[0]))
         if verbose:
             print(f"{pred.name}: evaluated {len(mask_sets)} cells x {spec.n} faces in {time.perf_counter() - t0:.1f}s")
     table = pd.concat(tables, ignore_index=True)

@@ -1,10 +1,13 @@
 """Loaders for external mask datasets; polarity is converted here, once, to 1 = hole.
 
 * NVIDIA irregular masks (Liu et al. 2018, PConv test set): 512x512 grayscale PNG, **255 = hole**,
-  ``00000.png``..``11999.png``, six hole-area bins of 2000 files in file order
-  (0-10 %, 10-20 %, ..., 50-60 %).
+  ``00000.png``..``11999.png``, published as six hole-area groups of 2000 files in file order
+  (0-10 %, 10-20 %, ..., 50-60 %, measured by its authors at 512 px). The study does not use that
+  order: it bins each mask by its ratio measured at the working size (:mod:`.ratio_index`), which also
+  splits the files into fixed training and evaluation pools.
 * QD-IMD (Quick Draw Irregular Mask Dataset): 1-bit PNG, **0 (black) = hole**, folders ``train/``
-  and ``test/``.
+  and ``test/``, kept apart: training masks come from ``train/`` only, evaluation masks from
+  ``test/`` only (:func:`qdimd_files`).
 
 Masks are resized to the working size with nearest neighbour, written in numpy (pixel-centre
 sampling) so the result is bit-identical on every machine and stays in {0, 1}.
@@ -23,8 +26,7 @@ from ..paths import data_root
 POLARITIES = ("nvidia", "qdimd")
 NVIDIA_DIRNAMES = ("nvidia-irregular-masks", "nvidia_irregular_masks", "irregular_mask")
 QDIMD_DIRNAMES = ("qd-imd", "qd-imd-sample", "qd_imd")
-NVIDIA_BIN_SIZE = 2000  # files per area bin in NVIDIA file order
-NVIDIA_FILE_BINS = tuple((k / 10, (k + 1) / 10) for k in range(6))
+QDIMD_SPLITS = {"train": "train", "eval": "test"}  # purpose -> QD-IMD subfolder
 _NVIDIA_NAME = re.compile(r"^(\d{5})\.png$")
 
 
@@ -97,18 +99,25 @@ def qdimd_dir(source_root=None) -> Path:
                      lambda d: (d / "test").is_dir() or (d / "train").is_dir(), "QD-IMD")
 
 
-def nvidia_files(folder: Path, lo: float, hi: float) -> list[Path]:
-    """NVIDIA files, in file order, of the file-order area bins that overlap ``[lo, hi)``."""
-    ks = [k for k, (a, b) in enumerate(NVIDIA_FILE_BINS) if a < hi and b > lo]
-    out = []
-    for p in sorted(folder.iterdir()):
-        m = _NVIDIA_NAME.match(p.name)
-        if m and int(m.group(1)) // NVIDIA_BIN_SIZE in ks:
-            out.append(p)
-    return out
+def nvidia_files(folder: Path) -> list[Path]:
+    """All NVIDIA ``NNNNN.png`` files of ``folder``, sorted by name (binning: :mod:`.ratio_index`)."""
+    files = sorted(p for p in folder.iterdir() if _NVIDIA_NAME.match(p.name))
+    if not files:
+        raise FileNotFoundError(f"NVIDIA irregular masks: no NNNNN.png files in {folder}")
+    return files
 
 
-def qdimd_files(folder: Path) -> list[Path]:
-    """QD-IMD PNG files, ``test/`` first then ``train/``, each sorted by name."""
-    return [p for split in ("test", "train") if (folder / split).is_dir()
-            for p in sorted((folder / split).glob("*.png"))]
+def qdimd_files(folder: Path, purpose: str) -> list[Path]:
+    """QD-IMD PNG files for ``purpose`` ``"train"`` (``train/``) or ``"eval"`` (``test/``), sorted by name.
+
+    The two pools never mix, so no evaluation mask is ever a training mask; a missing or empty
+    subfolder raises ``FileNotFoundError`` naming it.
+    """
+    if purpose not in QDIMD_SPLITS:
+        raise ValueError(f"unknown QD-IMD purpose {purpose!r}; known: {', '.join(QDIMD_SPLITS)}")
+    sub = folder / QDIMD_SPLITS[purpose]
+    files = sorted(sub.glob("*.png")) if sub.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"QD-IMD {purpose} masks come from {sub}/ only, and it "
+                                f"{'has no .png files' if sub.is_dir() else 'does not exist'}")
+    return files

@@ -4,18 +4,22 @@ On-disk format of a frozen set (folder named by :func:`mask_set_dirname`):
 
 * ``00000.png`` ... : 8-bit grayscale PNG, **0 / 255 with 255 = hole** (NVIDIA's polarity);
   :func:`load_mask_set` returns 1 = hole.
-* ``manifest.json``: parameters, ``files``, per-mask ``ratios``, ``sources`` (external kinds: the
-  dataset file each mask came from) and ``sha256``.
+* ``manifest.json``: parameters, ``files``, per-mask ``ratios`` (measured at ``size``), ``sources``
+  (external kinds: the dataset file each mask came from), ``name`` (:data:`MASK_SET_NAMES`) and ``sha256``.
 
 The hash is sha256 over the canonical JSON of the parameters (and sources) followed by the raw
 uint8 {0,1} pixel arrays, never the PNG bytes, so it is the same on every machine and libpng version.
-Mask ``i`` of a generated kind is drawn from ``rng(seed, f"mask-{kind}-{bin}", i)``; external kinds
-visit the dataset's files in the order of one seeded permutation, ``rng(seed, f"mask-{kind}-{bin}", 0)``,
-and keep those whose hole ratio at the working size lies in the bin.
+Mask ``i`` of a generated kind is drawn from ``rng(seed, f"mask-{kind}-{bin}", i)``. External kinds
+draw from their evaluation pool only, never from the masks training uses (:data:`EXTERNAL_SELECTION`,
+hashed with the set): ``nvidia`` takes the first ``n`` of the evaluation-split files whose measured
+ratio at ``size`` lies in the bin (:mod:`.ratio_index`), in the order of one seeded permutation
+``rng(seed, f"mask-{kind}-{bin}", 0)``; ``qdimd`` visits ``test/`` in such an order and keeps the masks
+whose ratio at ``size`` lies in the bin.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import io
 import json
 import os
@@ -27,14 +31,17 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from ..paths import data_root
 from ..utils.io import atomic_write_json
 from ..utils.seeding import rng as seeded_rng
 from .bins import BINS, hole_ratio, in_bin, parse_bin
 from .external import (load_external_mask, nvidia_dir, nvidia_files, qdimd_dir, qdimd_files,
                        _read_gray)
 from .irregular import irregular_mask
+from .ratio_index import NVIDIA_EVAL_FRACTION, cache_dir, nvidia_pool
 from .regular import circle_mask, rect_mask, regular_mask
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 GENERATORS: dict[str, Callable[[str, int, np.random.Generator], np.ndarray]] = {
     "rect": rect_mask,
@@ -45,6 +52,20 @@ GENERATORS: dict[str, Callable[[str, int, np.random.Generator], np.ndarray]] = {
 EXTERNAL_KINDS = ("nvidia", "qdimd")
 KINDS = (*GENERATORS, *EXTERNAL_KINDS)
 POLARITY_ON_DISK = "8-bit grayscale PNG, 0 = known, 255 = hole (load_mask_set returns 1 = hole)"
+#: Human-readable name of each mask kind, for table captions.
+MASK_SET_NAMES: dict[str, str] = {
+    "irregular": "generated free-form strokes (DeepFill v2 style)",
+    "nvidia": "NVIDIA irregular masks (Liu et al. 2018), binned by measured hole ratio",
+    "qdimd": "QD-IMD test masks",
+    "rect": "rectangles",
+    "circle": "circles",
+    "regular": "rectangles and circles",
+}
+#: How an external kind's evaluation masks are chosen (hashed with the set; sets built otherwise are refused).
+EXTERNAL_SELECTION: dict[str, str] = {
+    "nvidia": f"eval split (sha256 name hash < {NVIDIA_EVAL_FRACTION}), binned by hole ratio measured at size",
+    "qdimd": "test/ only (train/ is for training), binned by hole ratio measured at size",
+}
 
 
 def _check_kind(kind: str, allowed=KINDS) -> str:
@@ -79,6 +100,8 @@ def _hash_params(kind, bin, n, size, seed, sources) -> dict:
          "seed": int(seed)}
     if sources is not None:
         p["sources"] = list(sources)
+    if kind in EXTERNAL_SELECTION:
+        p["selection"] = EXTERNAL_SELECTION[kind]
     return p
 
 
@@ -91,10 +114,11 @@ def mask_set_hash(params: dict, masks) -> str:
 
 
 def _external_masks(kind, bin, n, size, seed, source_root) -> tuple[list[np.ndarray], list[str]]:
-    """Seeded selection of ``n`` external masks whose ratio at ``size`` lies in ``bin``."""
-    lo, hi = parse_bin(bin)
-    folder = nvidia_dir(source_root) if kind == "nvidia" else qdimd_dir(source_root)
-    files = nvidia_files(folder, lo, hi) if kind == "nvidia" else qdimd_files(folder)
+    """Seeded selection of ``n`` evaluation masks of an external kind whose ratio at ``size`` lies in ``bin``."""
+    if kind == "nvidia":
+        return _nvidia_masks(bin, n, size, seed, nvidia_dir(source_root))
+    folder = qdimd_dir(source_root)
+    files = qdimd_files(folder, "eval")
     order = seeded_rng(seed, f"mask-{kind}-{bin}", 0).permutation(len(files))
     masks, sources = [], []
     for j in order:
@@ -104,14 +128,45 @@ def _external_masks(kind, bin, n, size, seed, source_root) -> tuple[list[np.ndar
             sources.append(files[j].relative_to(folder).as_posix())
             if len(masks) == n:
                 return masks, sources
-    raise ValueError(f"{kind} masks in {folder}: only {len(masks)} of {len(files)} candidate files have a "
+    raise ValueError(f"{kind} masks in {folder}: only {len(masks)} of {len(files)} test/ files have a "
                      f"hole ratio in bin {bin!r} at size {size}, fewer than n={n}")
+
+
+def _nvidia_masks(bin, n, size, seed, folder: Path) -> tuple[list[np.ndarray], list[str]]:
+    """The first ``n`` evaluation-split NVIDIA masks measured in ``bin``, in a seeded order."""
+    pool = nvidia_pool(nvidia_files(folder), "eval", *parse_bin(bin), size)
+    if not pool:
+        raise ValueError(f"nvidia masks in {folder}: no evaluation-split file has a measured hole ratio in bin "
+                         f"{bin!r} at size {size}")
+    order = seeded_rng(seed, f"mask-nvidia-{bin}", 0).permutation(len(pool))
+    if len(pool) < n:  # the 12k test masks hold ~200 evaluation masks per bin: reuse them, each with new faces
+        log.warning("nvidia masks in %s: %d evaluation-split masks in bin %s at %d px for n=%d faces; mask i is "
+                    "paired with face i, so each mask is reused up to %d times (manifest: n_unique)",
+                    folder, len(pool), bin, size, n, -(-n // len(pool)))
+        order = np.resize(order, n)
+    order = order[:n]
+    masks = [load_external_mask(pool[j][0], "nvidia", size) for j in order]
+    for j, m in zip(order, masks):
+        if hole_ratio(m) != pool[j][1]:
+            raise ValueError(f"{pool[j][0]}: hole ratio {hole_ratio(m)} differs from the cached ratio index "
+                             f"({pool[j][1]}); the file changed: delete the index in {cache_dir()} to rebuild it")
+    return masks, [pool[j][0].name for j in order]
 
 
 def _make_masks(kind, bin, n, size, seed, source_root) -> tuple[list[np.ndarray], list[str] | None]:
     if kind in EXTERNAL_KINDS:
         return _external_masks(kind, bin, n, size, seed, source_root)
     return [generate_mask(kind, bin, size, seeded_rng(seed, f"mask-{kind}-{bin}", i)) for i in range(n)], None
+
+
+def _portable(folder: Path, source_root) -> str:
+    """``"$FACEINPAINT_DATA/<rel>"`` when ``folder`` lies inside the data root (``$FACEINPAINT_DATA``, or the
+    ``source_root`` that holds it), else ``".../<name>"``: manifests never record an absolute path."""
+    folder = folder.resolve()
+    for root in (data_root(), source_root):
+        if root is not None and Path(root).resolve() in folder.parents:
+            return f"$FACEINPAINT_DATA/{folder.relative_to(Path(root).resolve()).as_posix()}"
+    return f".../{folder.name}"
 
 
 def _png_bytes(mask: np.ndarray) -> bytes:
@@ -175,11 +230,13 @@ def build_mask_set(kind: str, bin: str, n: int, size: int, seed: int, out, sourc
     man = _existing(out, sha)
     if man is not None:
         return man
-    manifest = {**params, "bin_range": [lo, hi], "polarity_on_disk": POLARITY_ON_DISK,
+    manifest = {**params, "name": MASK_SET_NAMES[kind], "bin_range": [lo, hi], "polarity_on_disk": POLARITY_ON_DISK,
                 "files": [f"{i:05d}.png" for i in range(len(masks))],
-                "ratios": [hole_ratio(m) for m in masks], "sha256": sha}
-    if source_root is not None:
-        manifest["source_root"] = str(source_root)  # informational only, not hashed
+                "ratios": [hole_ratio(m) for m in masks], "sha256": sha,
+                "n_unique": len(set(sources)) if sources is not None else len(masks)}
+    if kind in EXTERNAL_KINDS:  # informational only, not hashed; relative to the data root, never absolute
+        folder = nvidia_dir(source_root) if kind == "nvidia" else qdimd_dir(source_root)
+        manifest["source_folder"] = _portable(folder, source_root)
     _write_set(out, masks, manifest)
     return manifest
 
@@ -198,6 +255,10 @@ def load_mask_set(folder) -> tuple[np.ndarray, dict]:
         params = _hash_params(man["kind"], man["bin"], man["n"], size, man["seed"], man.get("sources"))
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"mask set {folder}: missing or invalid manifest.json ({err})") from err
+    if man.get("selection") != params.get("selection"):
+        was = man.get("selection") or "file-order bins / train+test pool"
+        raise ValueError(f"mask set {folder}: built with another {man['kind']} selection ({was}); "
+                         f"delete the folder to rebuild it")
     masks = []
     for name in man["files"]:
         m = (_read_gray(folder / name) > 127).astype(np.uint8)
@@ -214,8 +275,11 @@ class TrainMaskSampler:
     """Deterministic random masks for training: ``sampler(index)`` always gives the same mask.
 
     Kind and bin are drawn from ``rng(seed, "train-mask", index)``, which then draws the mask itself.
-    External kinds (``nvidia``, ``qdimd``) pick a random file (NVIDIA: from the file-order bins that
-    overlap the drawn bin) with random flips; their ratio at ``size`` is not forced into the bin.
+    External kinds draw from their training pool only (never an evaluation mask), with random flips:
+    ``nvidia`` a random training-split file whose measured ratio at ``size`` lies in the drawn bin
+    (:mod:`.ratio_index`), ``qdimd`` a random ``train/`` file (its ratio is not forced into the bin).
+    ``pools[(kind, bin)]`` lists the files an external kind draws from; it is filled (and the NVIDIA ratio
+    index built or read) at construction.
     """
 
     def __init__(self, kinds=("rect", "circle", "irregular"), bins=tuple(BINS), size: int = 256,
@@ -227,19 +291,17 @@ class TrainMaskSampler:
         if not self.kinds or not self.bins:
             raise ValueError("TrainMaskSampler needs at least one kind and one bin")
         self.size, self.seed, self.source_root = int(size), int(seed), source_root
-        self._files: dict[tuple[str, str], list[Path]] = {}
+        self.pools = {(k, b): self._pool(k, b) for k in self.kinds if k in EXTERNAL_KINDS for b in self.bins}
 
-    def _external_files(self, kind: str, b: str) -> list[Path]:
-        key = (kind, b if kind == "nvidia" else "")
-        if key not in self._files:
-            if kind == "nvidia":
-                files = nvidia_files(nvidia_dir(self.source_root), *parse_bin(b))
-            else:
-                files = qdimd_files(qdimd_dir(self.source_root))
-            if not files:
-                raise FileNotFoundError(f"TrainMaskSampler: no {kind} mask files for bin {b!r}")
-            self._files[key] = files
-        return self._files[key]
+    def _pool(self, kind: str, b: str) -> list[Path]:
+        if kind == "qdimd":
+            return qdimd_files(qdimd_dir(self.source_root), "train")
+        folder = nvidia_dir(self.source_root)
+        files = [p for p, _ in nvidia_pool(nvidia_files(folder), "train", *parse_bin(b), self.size)]
+        if not files:
+            raise FileNotFoundError(f"TrainMaskSampler: no training-split nvidia mask in {folder} has a measured "
+                                    f"hole ratio in bin {b!r} at size {self.size}")
+        return files
 
     def __call__(self, index: int) -> np.ndarray:
         """The mask for sample ``index``: (size, size) uint8 in {0, 1}, 1 = hole."""
@@ -248,7 +310,7 @@ class TrainMaskSampler:
         b = self.bins[int(g.integers(len(self.bins)))]
         if kind in GENERATORS:
             return generate_mask(kind, b, self.size, g)
-        files = self._external_files(kind, b)
+        files = self.pools[(kind, b)]
         m = load_external_mask(files[int(g.integers(len(files)))], kind, self.size)
         if g.random() < 0.5:
             m = m[:, ::-1]

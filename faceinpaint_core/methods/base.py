@@ -15,6 +15,17 @@ The :class:`~faceinpaint_core.train.trainer.Trainer` calls, each step::
 
 Loss terms are returned as ``{name: scalar tensor}`` so the trainer logs every one.
 
+Networks, by use:
+
+* :meth:`InpaintMethod.build_networks` — every *trained* network (generators and discriminators);
+  the trainer optimises them and checkpoints hold their weights. Never loss networks.
+* :meth:`InpaintMethod.build_inference_networks` — only what inference runs (the generators);
+  :func:`~faceinpaint_core.train.checkpoint.load_for_inference` uses it, so ``evaluate`` and
+  ``inpaint`` never need a loss network's pretrained file (e.g. the ImageNet VGG16).
+* :meth:`InpaintMethod.prepare_training` — frozen loss networks (perceptual VGG, ...), built by the
+  trainer once before the first step (missing weights fail before training starts) or lazily by
+  the loss functions.
+
 Optional hooks the trainer looks for: ``after_discriminator_step(nets)`` (e.g. WGAN weight clipping)
 and the class attribute ``ddp_find_unused_parameters = True`` for networks with branches that a step
 may skip (passed to DistributedDataParallel).
@@ -26,6 +37,9 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
+
+from ..losses.perceptual import INPUT_NORMS, check_layers
+from ..losses.reconstruction import NORMALIZATIONS, VALUE_RANGES
 
 
 class InpaintMethod(ABC):
@@ -42,7 +56,18 @@ class InpaintMethod(ABC):
     # -- networks ---------------------------------------------------------------------------
     @abstractmethod
     def build_networks(self) -> dict[str, nn.Module]:
-        """All networks by name: ``"G"`` is the generator; discriminators' names start with ``"D"``."""
+        """All trained networks by name: ``"G"`` is the generator; discriminators' names start with ``"D"``.
+        Must not build loss networks (see :meth:`prepare_training`)."""
+
+    def build_inference_networks(self) -> dict[str, nn.Module]:
+        """Only the networks :meth:`forward` needs at inference (default: the ``generator_names()`` of
+        :meth:`build_networks`); a method whose discriminators are costly to build overrides it."""
+        nets = self.build_networks()
+        return {n: nets[n] for n in self.generator_names() if n in nets}
+
+    def prepare_training(self) -> None:
+        """Build what only training needs (frozen loss networks); called by the trainer before step 0.
+        Default: nothing."""
 
     def generator_names(self) -> list[str]:
         return ["G"]
@@ -73,6 +98,15 @@ class InpaintMethod(ABC):
         return cols
 
     # -- inference --------------------------------------------------------------------------
+    def set_inference_options(self, **opts) -> dict[str, Any]:
+        """Change how inference runs without retraining (a sampler's ``steps``, ...); returns the options in
+        force. The default method has none: any option given is a clear error naming it."""
+        given = sorted(k for k, v in opts.items() if v is not None)
+        if given:
+            raise ValueError(f"method {self.name!r} has no inference options (got {given}); "
+                             f"options such as --steps apply to sampling methods only")
+        return {}
+
     @torch.no_grad()
     def inpaint(self, nets, image, mask, parsing=None) -> torch.Tensor:
         """Raw prediction ``(N, 3, H, W)`` in [0, 1] for masked faces (the caller composites)."""
@@ -80,3 +114,21 @@ class InpaintMethod(ABC):
         if parsing is not None:
             batch["parsing"] = parsing
         return self.forward(nets, batch)["pred"].clamp(0, 1)
+
+
+def loss_option_problems(cfg) -> list[str]:
+    """Messages for bad reconstruction / VGG options of a config with ``rec_normalization``, ``rec_range``,
+    ``perc_layers``, ``style_layers`` and ``vgg_input`` fields (CLGN and facestyle)."""
+    problems = []
+    if cfg.rec_normalization not in NORMALIZATIONS:
+        problems.append(f"rec_normalization must be one of {list(NORMALIZATIONS)} (got {cfg.rec_normalization!r})")
+    if cfg.rec_range not in VALUE_RANGES:
+        problems.append(f"rec_range must be one of {list(VALUE_RANGES)} (got {cfg.rec_range!r})")
+    if cfg.vgg_input not in INPUT_NORMS:
+        problems.append(f"vgg_input must be one of {list(INPUT_NORMS)} (got {cfg.vgg_input!r})")
+    for name in ("perc_layers", "style_layers"):
+        try:
+            check_layers(getattr(cfg, name), name)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,23 +1,35 @@
 """CLGN and LG-Net as trainable methods: config, profiles and the five losses; seed slides 04 and 07.
 
 Losses (seed slide 07 "损失函数影响对比": reconstruction, adversarial, total variation, perceptual,
-style — each switchable; every stage's output is supervised). Weights and pairing follow LG-Net's
-release [LG], applied to every stage k = 1..``stages`` (LG-Net puts perceptual/style/TV on stages
-2 and 3 only; the seed says every stage is supervised) [ours]:
+style — each switchable; every stage's output is supervised). Definitions, normalisations and weights
+follow LG-Net's release [LG] (github.com/weizequan/LGNet, ``models/pix2pixglg_model.py``,
+``models/loss.py``), applied to every stage k = 1..``stages`` (LG-Net puts perceptual/style/TV on
+stages 2 and 3 only; the seed says every stage is supervised) [ours]:
 
-* ``rec``   = sum_k masked_l1(y_k, x, m, hole_weight=6, valid_weight=1)                   [LG]
-* ``perc``  = sum_k perceptual(y_k, x) + perceptual(c_k, x), weight 0.05                   [LG]
-* ``style`` = sum_k style(y_k, x) + style(c_k, x), weight 120                               [LG]
-* ``tv``    = sum_k TV(c_k restricted to the hole), weight 0.1                              [LG]
-* ``adv``   = adversarial G loss on the final composite c_S, weight 0.1, LSGAN with an
-  SN-PatchGAN discriminator (LG-Net trains D on its stage-1 composite; we use the final one, the
-  image the method is judged on)                                                         [LG+ours]
+* ``rec``   = sum_k valid_mean|y_k - x| + 6·hole_mean|y_k - x|: per-image means over each region,
+  errors on [-1, 1] (``rec_normalization="region_mean"``, ``rec_range="[-1,1]"``; LG-Net's
+  ``l1_loss_mask``). PConv's eqs (1)-(2) divide by the whole image's size instead
+  (``"image_mean"``, this package's previous default), which makes the hole term 1/hole-ratio times
+  weaker.                                                                                   [LG]
+* ``perc``  = sum_k perceptual(y_k, x) + perceptual(c_k, x), weight 0.05, VGG16 pool1-pool3 fed
+  ``2x - 1`` without ImageNet normalisation (``perc_layers``, ``vgg_input``)                [LG]
+* ``style`` = sum_k style(y_k, x) + style(c_k, x), weight 120, same layers (``style_layers``)  [LG]
+* ``tv``    = sum_k TV(c_k restricted to the hole), weight 0.1 (PConv eq (6); LG-Net takes the TV of
+  ``c_k ⊙ m`` over the whole image)                                                    [LG+ours]
+* ``adv``   = adversarial G loss on the final composite c_S, weight 0.1, LSGAN with LG-Net's
+  spectral-norm PatchGAN (``disc="lgnet-patchgan"``, receptive field 93 px; DeepFill v2's
+  ``sn-patchgan`` stays available). LG-Net trains D on its stage-1 composite; we use the final
+  one, the image the method is judged on                                                 [LG+ours]
 
-Optimiser (LG-Net release): Adam, lr 2e-4 for G and D, betas (0.5, 0.999); batch size 8 is our choice
-(the seed and LG-Net's README do not state one) [ours].
+Optimiser and schedule (LG-Net release, ``options/*.py`` and README command): Adam, lr 2e-4 for G
+*and* D (lr_D = lr_G), betas (0.5, 0.999), batch size 4 (``--batch_size`` default; the README
+command does not override it); the rate is constant for the first half of training and decays
+linearly to zero over the second (``--n_epochs 100 --n_epochs_decay 100``, ``lr_policy=linear``):
+``train.lr_schedule="linear_decay"``, ``lr_decay_start`` = steps // 2.                      [LG]
 
-The VGG-16 of the perceptual/style losses is frozen, built lazily from ``cfg.train.perceptual_weights``
-and held on the method instance (never in the trained ``nets`` dict).
+The VGG-16 of the perceptual/style losses is frozen, built by :meth:`CLGNMethod.prepare_training`
+(or lazily) from ``cfg.train.perceptual_weights`` and held on the method instance, never in the
+trained ``nets`` dict; inference (:meth:`~CLGNMethod.build_inference_networks`) builds only ``G``.
 """
 from __future__ import annotations
 
@@ -30,21 +42,23 @@ from torch import nn
 from ..config import TrainConfig
 from ..losses.adversarial import KINDS as ADV_KINDS
 from ..losses.adversarial import AdversarialLoss
-from ..losses.perceptual import VGG16Features, perceptual_and_style
+from ..losses.perceptual import PCONV_LAYERS, VGG16Features, check_layers, perceptual_and_style
 from ..losses.reconstruction import masked_l1
 from ..losses.tv import total_variation
 from ..nets.blocks.residual import NORMS
 from ..nets.clgn import CLGN, init_weights
-from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator
+from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator, LGNetPatchGAN
 from ..utils.seeding import torch_generator
-from .base import InpaintMethod
+from .base import InpaintMethod, loss_option_problems
 
 LOSSES = ("rec", "adv", "tv", "perc", "style")
 
 
 def _paper_train() -> TrainConfig:
-    """LG-Net's optimiser settings: Adam, lr 2e-4 for G and D, betas (0.5, 0.999), 256 px."""
-    return TrainConfig(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), size=256)
+    """LG-Net's recipe: Adam, lr 2e-4 for G and D, betas (0.5, 0.999), batch 4, 256 px, constant rate for
+    the first half and linear decay to zero over the second half."""
+    return TrainConfig(lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), size=256, batch_size=4,
+                       lr_schedule="linear_decay", lr_decay_start=None)
 
 
 @dataclass(frozen=True)
@@ -71,13 +85,18 @@ class CLGNConfig:
     use_style: bool = True
     hole_weight: float = 6.0
     valid_weight: float = 1.0
+    rec_normalization: str = "region_mean"  # LG-Net; "image_mean" = PConv eqs (1)-(2) (losses/reconstruction.py)
+    rec_range: str = "[-1,1]"               # LG-Net's image range (errors x2); "[0,1]"
+    perc_layers: tuple[str, ...] = PCONV_LAYERS   # VGG16 pool1, pool2, pool3 (PConv / LG-Net)
+    style_layers: tuple[str, ...] = PCONV_LAYERS
+    vgg_input: str = "[-1,1]"               # LG-Net feeds 2x-1 without ImageNet mean/std; "imagenet" | "[0,1]"
     w_rec: float = 1.0
     w_adv: float = 0.1
     w_tv: float = 0.1
     w_perc: float = 0.05
     w_style: float = 120.0
     adv_kind: str = "lsgan"
-    disc: str = "sn-patchgan"  # a name in nets.discriminators.DISCRIMINATORS; sees the image only (LG-Net)
+    disc: str = "lgnet-patchgan"  # a name in nets.discriminators.DISCRIMINATORS; sees the image only (LG-Net)
     disc_width: int = 64
 
     def __post_init__(self):
@@ -92,12 +111,20 @@ class CLGNConfig:
             problems.append(f"gam_stages must be a subset of (1, 2, 3) (got {self.gam_stages!r})")
         if self.adv_kind not in ADV_KINDS:
             problems.append(f"adv_kind must be one of {list(ADV_KINDS)} (got {self.adv_kind!r})")
+        if self.disc == "lgnet-patchgan" and self.use_adv and self.train.size < LGNetPatchGAN.MIN_SIZE:
+            problems.append(f"disc=lgnet-patchgan needs train.size >= {LGNetPatchGAN.MIN_SIZE} "
+                            f"(got {self.train.size}); use disc=patchgan or sn-patchgan")
+        problems += loss_option_problems(self)
         if not any(self.losses_on()):
             problems.append("at least one of use_rec/use_adv/use_tv/use_perc/use_style must be on")
         if self.train.size % 2 ** self.unet_depth:
             problems.append(f"train.size={self.train.size} must be divisible by 2**unet_depth={2 ** self.unet_depth}")
         if problems:
             raise ValueError("CLGNConfig: " + "; ".join(problems))
+
+    def vgg_layers(self) -> tuple[str, ...]:
+        """Every VGG16 layer the perceptual and style terms read (one extractor serves both)."""
+        return check_layers(self.perc_layers + self.style_layers)
 
     def losses_on(self) -> list[str]:
         """Names of the switched-on loss terms, in LOSSES order."""
@@ -110,8 +137,9 @@ class CLGNConfig:
 _SMALL_TRAIN = dict(perceptual_weights="random", num_workers=0, pin_memory=False, bf16=False, channels_last=False)
 
 PROFILES: dict[str, dict[str, Any]] = {
-    # synthetic 32 px faces, a handful of steps: the test / study pipeline (< 20 s)
-    "tiny": {"width": 4, "unet_depth": 5, "local_blocks": 1, "disc_width": 8,
+    # synthetic 32 px faces, a handful of steps: the test / study pipeline (< 20 s); LG-Net's D needs
+    # >= 47 px, so tiny uses the pix2pix PatchGAN
+    "tiny": {"width": 4, "unet_depth": 5, "local_blocks": 1, "disc_width": 8, "disc": "patchgan",
              "train": {**_SMALL_TRAIN, "size": 32, "batch_size": 2, "steps": 4, "dataset": "synthetic",
                        "log_every": 1, "sample_every": 4, "ckpt_every": 4, "val_images": 4}},
     # real faces at 64 px on a 2-core CPU in <= 3 minutes including data loading. Perceptual and style
@@ -126,12 +154,32 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
+def _only(loss: str) -> dict[str, bool]:
+    return {f"use_{k}": k == loss for k in LOSSES}
+
+
+#: The study's CLGN ablations (seed slides section 07): ``{slug: (row label, config overrides)}``; each is a
+#: flag of the one CLGN class, trained by its own workflow job.
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "stages1": ("stages=1 (coarse)", {"stages": 1}),
+    "stages2": ("stages=2 (coarse+local)", {"stages": 2}),
+    "no-gam": ("GAM off (stages=3)", {"gam": False}),
+    "rec-only": ("reconstruction loss only", _only("rec")),
+    "adv-only": ("adversarial loss only", _only("adv")),
+    "tv-only": ("total variation loss only", _only("tv")),
+    "perc-only": ("perceptual loss only", _only("perc")),
+    "style-only": ("style loss only", _only("style")),
+    "full": ("CLGN: stages=3, GAM, all five losses", {}),
+}
+
+
 class CLGNMethod(InpaintMethod):
     """CLGN (coarse–local–global + GAM), seed slides 04/07: networks, forward pass and five losses."""
 
     name = "clgn"
     config_cls = CLGNConfig
     PROFILES = PROFILES
+    ABLATIONS = ABLATIONS
 
     def __init__(self, cfg: CLGNConfig):
         super().__init__(cfg)
@@ -147,11 +195,16 @@ class CLGNMethod(InpaintMethod):
         return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G"))
 
     def build_discriminator(self) -> nn.Module:
-        """``cfg.disc`` on RGB images (LG-Net's SN-PatchGAN is not mask-conditioned); default PyTorch init."""
+        """``cfg.disc`` on RGB images (LG-Net's D is not mask-conditioned), initialised as LG-Net's
+        ``init_net``: N(0, 0.02) plain convs / linears, N(1, 0.02) norm scales; spectral-normed convs keep
+        PyTorch's default init (LG-Net's init writes the derived ``weight``, which spectral norm recomputes
+        from ``weight_orig``, so it has no effect there either)."""
         cls = DISCRIMINATORS[self.cfg.disc]
         if cls is GlobalLocalDiscriminator:
-            return cls(width=self.cfg.disc_width, size=self.cfg.train.size)
-        return cls(in_ch=3, width=self.cfg.disc_width)
+            d = cls(width=self.cfg.disc_width, size=self.cfg.train.size)
+        else:
+            d = cls(in_ch=3, width=self.cfg.disc_width)
+        return init_weights(d, torch_generator(self.cfg.train.seed, f"init:{self.name}:D"))
 
     @staticmethod
     def critic(nets, mask: torch.Tensor):
@@ -160,14 +213,21 @@ class CLGNMethod(InpaintMethod):
         return (lambda x: D(x, mask)) if isinstance(D, GlobalLocalDiscriminator) else D
 
     def build_networks(self) -> dict[str, nn.Module]:
-        """``{"G": CLGN, "D": ...}`` (no D when ``use_adv`` is off); builds the VGG now so that missing
-        ImageNet weights fail before training (WeightsMissing), not at the first step."""
-        if self.cfg.use_perc or self.cfg.use_style:
-            self.vgg("cpu")
+        """``{"G": CLGN, "D": ...}`` (no D when ``use_adv`` is off); never the loss VGG."""
         nets: dict[str, nn.Module] = {"G": self.build_generator()}
         if self.cfg.use_adv:
             nets["D"] = self.build_discriminator()
         return nets
+
+    def build_inference_networks(self) -> dict[str, nn.Module]:
+        """``{"G": CLGN}`` only: inference needs neither D nor the VGG (nor its ImageNet file)."""
+        return {"G": self.build_generator()}
+
+    def prepare_training(self) -> None:
+        """Build the loss VGG before step 0, so that missing ImageNet weights fail before training
+        (WeightsMissing naming the file), not at the first step."""
+        if self.cfg.use_perc or self.cfg.use_style:
+            self.vgg("cpu")
 
     # -- training ---------------------------------------------------------------------------
     def forward(self, nets, batch):
@@ -182,7 +242,9 @@ class CLGNMethod(InpaintMethod):
     def vgg(self, device) -> nn.Module:
         """The frozen VGG-16 feature extractor of the perceptual/style losses (built once, lazily)."""
         if self._vgg is None:
-            self._vgg = VGG16Features(weights=self.cfg.train.perceptual_weights).eval().requires_grad_(False)
+            c = self.cfg
+            self._vgg = VGG16Features(weights=c.train.perceptual_weights, layers=c.vgg_layers(),
+                                      input_norm=c.vgg_input).eval().requires_grad_(False)
         return self._vgg.to(device)
 
     def adversarial(self):
@@ -194,7 +256,8 @@ class CLGNMethod(InpaintMethod):
     def vgg_terms(self, pairs, target) -> tuple[torch.Tensor, torch.Tensor]:
         """Perceptual and style terms summed over every ``(y_k, c_k)``, from one batched VGG pass."""
         preds = torch.cat([t for pair in pairs for t in pair])
-        perc, style = perceptual_and_style(self.vgg(target.device), preds, target.repeat(2 * len(pairs), 1, 1, 1))
+        perc, style = perceptual_and_style(self.vgg(target.device), preds, target.repeat(2 * len(pairs), 1, 1, 1),
+                                           self.cfg.perc_layers, self.cfg.style_layers)
         return perc * 2 * len(pairs), style * 2 * len(pairs)  # the losses average over the batch
 
     def loss_terms(self, nets, batch, out) -> dict[str, torch.Tensor]:
@@ -202,7 +265,8 @@ class CLGNMethod(InpaintMethod):
         c, x, m, pairs = self.cfg, batch["image"], batch["mask"], self.stage_pairs(out)
         terms = {}
         if c.use_rec:
-            terms["rec"] = sum(masked_l1(y, x, m, hole_weight=c.hole_weight, valid_weight=c.valid_weight)
+            terms["rec"] = sum(masked_l1(y, x, m, hole_weight=c.hole_weight, valid_weight=c.valid_weight,
+                                         normalization=c.rec_normalization, value_range=c.rec_range)
                                for y, _ in pairs)
         if c.use_adv:
             terms["adv"] = self.adversarial().g_loss(self.critic(nets, m), x, pairs[-1][1])
@@ -238,6 +302,7 @@ class LGNetMethod(CLGNMethod):
 
     name = "lgnet"
     config_cls = LGNetConfig
+    ABLATIONS = {}
 
 
 __all__ = ["CLGNConfig", "CLGNMethod", "LGNetConfig", "LGNetMethod", "PROFILES", "LOSSES"]

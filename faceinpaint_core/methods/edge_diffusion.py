@@ -150,10 +150,22 @@ class TrainingClock(nn.Module):
         self.step += 1
 
 
+#: The study's ablations of source 002's design (issue 12): ``{slug: (row label, config overrides)}``; each is a
+#: flag of the one method, trained by its own workflow job for the profile's ``ablation_sets``.
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "full": ("edge-guided diffusion (edges, dilation, attention)", {}),
+    "one-step-gan": ("one-step GAN (no diffusion)", {"diffusion": False}),
+    "no-edges": ("without edges", {"use_edges": False}),
+    "no-dilation": ("without dilated fusion", {"dilation": False}),
+    "no-attention": ("without mixed attention", {"attention": False}),
+}
+
+
 class EdgeDiffusionMethod(InpaintMethod):
     """Edge generator + completion network (conditional DDPM denoiser), source 002; see the module docstring."""
 
     name = "edge-diffusion"
+    ABLATIONS = ABLATIONS
     config_cls = EdgeDiffusionConfig
     PROFILES = PROFILES
     ddp_find_unused_parameters = True  # a stage leaves the other stage's networks unused

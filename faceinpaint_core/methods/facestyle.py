@@ -1,8 +1,30 @@
 """The facial-style region-normalisation inpainter (patent CN113298736A) as a trainable method.
 
-Generator loss, eq. (22): ``λ1·L_rec + λ2·L_perc + λ3·L_style + λ4·L_adv``. The patent gives no λ
-values; the defaults are those of Region Normalization (Yu et al., AAAI 2020) and EdgeConnect:
-``λ = (1, 0.1, 250, 0.1)``. ``L_adv`` is the relativistic average loss of eq. (23) on a PatchGAN.
+Generator loss, eq. (22): ``λ1·L_rec + λ2·L_perc + λ3·L_style + λ4·L_adv``. The patent calls the
+reconstruction, perceptual and style losses and the PatchGAN "well known" ([0108]) and gives no λ,
+learning rate or schedule. Region Normalization (Yu et al., AAAI 2020), the normalisation the patent
+extends, released its code on top of EdgeConnect's (Nazeri et al. 2019; RN README: "The codes refer
+to EdgeConnect"), so the recipe follows EdgeConnect's released inpainting model
+(``config.yml.example``, ``src/models.py``, ``src/loss.py``) [EC]:
+
+* ``λ = (1, 0.1, 250, 0.1)`` = ``L1_LOSS_WEIGHT, CONTENT_LOSS_WEIGHT, STYLE_LOSS_WEIGHT,
+  INPAINT_ADV_LOSS_WEIGHT``                                                                  [EC]
+* ``L_rec`` = ``l1(out, gt) / mean(mask)`` on [0, 1]: the batch's summed error over *all* pixels divided
+  by its hole element count (``rec_normalization="hole_area"``, ``rec_range="[0,1]"``, hole and valid
+  weight 1), on the raw output                                                               [EC]
+* ``L_perc`` / ``L_style``: EdgeConnect uses VGG19 relu1_1…relu5_1 (perceptual) and relu2_2, relu3_4,
+  relu4_4, relu5_2 (style, on ``out ⊙ m`` vs ``gt ⊙ m``), fed [0, 1] images without ImageNet
+  normalisation. The project ships one VGG (VGG16), so we take VGG16's counterparts: relu1_1…relu5_1
+  and relu2_2, relu3_3, relu4_3, relu5_2, fed [0, 1] (``perc_layers``, ``style_layers``,
+  ``vgg_input="[0,1]"``), style on the whole images                                         [EC+ours]
+* optimiser: Adam, lr_G = 1e-4, lr_D = 0.1 × lr_G = 1e-5 (``LR``, ``D2G_LR``; RN's ``main.py``
+  uses the same ``d_lr = 0.1 * lr``), betas (0.0, 0.9), batch 8, constant rate (EdgeConnect has no
+  schedule; RN multiplies both rates by 0.8 per epoch, not reproduced)                        [EC]
+
+(Before issue 10 this method ran with the trainer's fallback lr_D = 4 × lr_G (SAGAN's two-time-scale
+rule), betas (0.5, 0.999) and PConv's image-mean L1 with hole weight 6: none of them has a facestyle
+source.) ``L_adv`` is the relativistic average loss of eq. (23) on a pix2pix PatchGAN (the patent's
+"PatchGAN", Isola et al. 2017: 70 px receptive field).
 Eq. (24) sets the discriminator's loss equal to the generator's ``L_adv``, which would have D and G
 minimise the same objective; we use the ESRGAN form for both sides (the engine's
 ``AdversarialLoss("relativistic")``): D minimises ``−E[log D_ra(real, fake)] − E[log(1 − D_ra(fake, real))]``.
@@ -20,7 +42,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..nets.facestyle import FaceStyleGenerator
-from .base import InpaintMethod
+from .base import InpaintMethod, loss_option_problems
 
 PARSING_MODES = ("gt", "predicted")
 
@@ -29,7 +51,8 @@ PARSING_MODES = ("gt", "predicted")
 class FaceStyleConfig:
     """Facial-style method settings; defaults are the patent's (256 px, 8 regions, 256-d styles)."""
 
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(lr_g=1e-4, lr_d=1e-5, betas=(0.0, 0.9),
+                                                                    batch_size=8, lr_schedule="constant"))
     widths: tuple[int, ...] = (64, 128, 256, 512, 512)   # 5 encoder layers, eqs (8)-(10)
     style_widths: tuple[int, ...] = (64, 128, 256, 256)  # StyleExtractNet's 4 down-sampling layers, eq. (1)
     style_dim: int = 256                                  # rows of the style matrix, eq. (4)
@@ -41,9 +64,26 @@ class FaceStyleConfig:
     lambda_perc: float = 0.1                              # λ2
     lambda_style: float = 250.0                           # λ3
     lambda_adv: float = 0.1                               # λ4
-    hole_weight: float = 6.0                              # L_rec weight of hole pixels (valid = 1)
+    hole_weight: float = 1.0                              # L_rec weight of hole pixels (EdgeConnect: 1)
+    valid_weight: float = 1.0                             # L_rec weight of known pixels
+    rec_normalization: str = "hole_area"                  # EdgeConnect: l1 / mean(mask) (losses/reconstruction.py)
+    rec_range: str = "[0,1]"                              # EdgeConnect's image range
+    perc_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # VGG16 counterparts
+    style_layers: tuple[str, ...] = ("relu2_2", "relu3_3", "relu4_3", "relu5_2")            # of EdgeConnect's VGG19
+    vgg_input: str = "[0,1]"                              # EdgeConnect feeds [0, 1] without ImageNet mean/std
     parsing: str = "gt"                                   # gt | predicted
     parser_checkpoint: str = ""                           # a `faceinpaint train --method parser` checkpoint
+
+    def __post_init__(self):
+        problems = loss_option_problems(self)
+        if problems:
+            raise ValueError("FaceStyleConfig: " + "; ".join(problems))
+
+    def vgg_layers(self) -> tuple[str, ...]:
+        """Every VGG16 layer the perceptual and style terms read (one extractor serves both)."""
+        from ..losses.perceptual import check_layers
+
+        return check_layers(self.perc_layers + self.style_layers)
 
 
 _FAST = {"train.num_workers": 0, "train.pin_memory": False, "train.perceptual_weights": "random",
@@ -57,8 +97,10 @@ PROFILES: dict[str, dict] = {
              "d_width": 8, "d_layers": 2},
     # CelebAMask-HQ 1k at 64 px on a 2-core CPU in under 3 minutes (random-init VGG: labelled smoke numbers)
     # lr_g 5e-4 (not the full profile's 1e-4): measured on irregular 20-30 % after 300 steps,
-    # PSNR 18.1 at 1e-4 vs 20.9 at 5e-4 (and 20.9 at 1e-3)
+    # PSNR 18.1 at 1e-4 vs 20.9 at 5e-4 (and 20.9 at 1e-3), with the pre-EdgeConnect losses and lr_d;
+    # lr_d keeps EdgeConnect's ratio lr_D = 0.1 × lr_G
     "smoke": {**_FAST, "train.size": 64, "train.batch_size": 4, "train.steps": 300, "train.lr_g": 5e-4,
+              "train.lr_d": 5e-5,
               "train.dataset": "celebamask-hq", "train.ckpt_every": 300, "train.log_every": 10,
               "train.sample_every": 150, "train.num_workers": 1,
               "widths": (16, 32, 64, 64, 64), "style_widths": (16, 32, 64, 64), "style_dim": 64,
@@ -94,12 +136,24 @@ class FaceStyleMethod(InpaintMethod):
         self._adv = None
 
     # -- networks ---------------------------------------------------------------------------
+    def build_generator(self) -> FaceStyleGenerator:
+        c = self.cfg
+        return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel)
+
     def build_networks(self) -> dict[str, nn.Module]:
+        """``{"G": FaceStyleGenerator, "D": PatchGAN}`` (the face parser and the loss VGG are not trained here)."""
         from ..nets.discriminators import PatchGAN
 
         c = self.cfg
-        gen = FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel)
-        return {"G": gen, "D": PatchGAN(in_ch=3, width=c.d_width, n_layers=c.d_layers)}
+        return {"G": self.build_generator(), "D": PatchGAN(in_ch=3, width=c.d_width, n_layers=c.d_layers)}
+
+    def build_inference_networks(self) -> dict[str, nn.Module]:
+        """``{"G"}`` only (the parser, when needed, comes from ``parser_checkpoint``; never the VGG)."""
+        return {"G": self.build_generator()}
+
+    def prepare_training(self) -> None:
+        """Build the loss VGG before step 0 so that missing ImageNet weights fail before training."""
+        self._losses("cpu")
 
     def set_parser(self, parser: nn.Module) -> None:
         """Use ``parser`` (a :class:`~faceinpaint_core.nets.parser.FaceParser`) for predicted parsing maps."""
@@ -142,7 +196,8 @@ class FaceStyleMethod(InpaintMethod):
         from ..losses.perceptual import VGG16Features
 
         if self._vgg is None:
-            self._vgg = VGG16Features(weights=self.cfg.train.perceptual_weights)
+            c = self.cfg
+            self._vgg = VGG16Features(weights=c.train.perceptual_weights, layers=c.vgg_layers(), input_norm=c.vgg_input)
             self._adv = AdversarialLoss("relativistic")
         self._vgg.to(device)
         return self._vgg, self._adv
@@ -154,8 +209,10 @@ class FaceStyleMethod(InpaintMethod):
 
         c, real, fake = self.cfg, batch["image"], out["pred"]
         vgg, adv = self._losses(real.device)
-        perc, style = perceptual_and_style(vgg, fake, real)  # one VGG pass per image
-        terms = {"rec": masked_l1(fake, real, batch["mask"], hole_weight=c.hole_weight),
+        perc, style = perceptual_and_style(vgg, fake, real, c.perc_layers, c.style_layers)  # one VGG pass per image
+        rec = masked_l1(fake, real, batch["mask"], hole_weight=c.hole_weight, valid_weight=c.valid_weight,
+                        normalization=c.rec_normalization, value_range=c.rec_range)
+        terms = {"rec": rec,
                  "perc": perc, "style": style, "adv": adv.g_loss(nets["D"], real, fake)}
         total = (c.lambda_rec * terms["rec"] + c.lambda_perc * terms["perc"] + c.lambda_style * terms["style"]
                  + c.lambda_adv * terms["adv"])

@@ -26,7 +26,15 @@ from ..utils.seeding import torch_generator
 
 FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 FID_DIMS = 2048
+# Published FIDs use >= 2048 images (pytorch-fid warns below the feature dimension: the covariance is
+# then rank-deficient and FID is biased upwards, strongly for small n). Fewer images: not comparable.
+FID_COMPARABLE_N = 2048
 WEIGHT_MODES = ("pretrained", "random")
+
+
+def fid_comparability_note(n: int) -> str:
+    """``""`` when an FID over ``n`` images is comparable to published FIDs, else ``"n=<n>, n<2048, not comparable"``."""
+    return "" if int(n) >= FID_COMPARABLE_N else f"n={int(n)}, n<{FID_COMPARABLE_N}, not comparable"
 
 
 def check_weights_mode(weights: str) -> None:

@@ -1,7 +1,18 @@
-"""Discriminators: PatchGAN (Isola et al. 2017), SN-PatchGAN (Yu et al. 2019, DeepFill v2), global+local (Iizuka et al. 2017).
+"""Discriminators: PatchGAN (Isola et al. 2017), SN-PatchGAN (Yu et al. 2019, DeepFill v2), LG-Net's
+SN-PatchGAN (Quan et al. 2022 release), global+local (Iizuka et al. 2017).
 
 All return raw scores (logits); the adversarial loss (:mod:`faceinpaint_core.losses.adversarial`)
-averages them over every position.
+averages them over every position. :func:`geometry` gives a discriminator's output shape and the
+receptive field of one output (analytic, from its conv stack) at a resolution:
+
+=================  =======================  ==========================
+name               output at 256 px (w=64)  receptive field
+=================  =======================  ==========================
+``patchgan``       1 × 30 × 30              70 px (n_layers=3)
+``lgnet-patchgan`` 1 × 27 × 27              93 px
+``sn-patchgan``    256 × 4 × 4              253 px
+``global-local``   1                        whole image + hole crop
+=================  =======================  ==========================
 """
 from __future__ import annotations
 
@@ -55,6 +66,38 @@ class PatchGAN(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class LGNetPatchGAN(nn.Module):
+    """LG-Net's spectral-norm PatchGAN (Quan et al. 2022, public code ``models/networks.py:
+    SNDiscriminator``, ``--netD snpatch``): four 5×5 spectral-normed convs without bias, strides
+    2, 2, 2, 1, padding 1, channels ``width·(1, 2, 4, 8)``, LeakyReLU(0.2); then a plain 5×5 conv
+    (stride 1, padding 1, with bias) to one channel. Receptive field 93 px (DeepFill v2's SN-PatchGAN:
+    253 px).
+
+    Args:
+        in_ch: input channels (LG-Net: 3, the image only).
+        width: channels of the first conv (LG-Net: 64).
+
+    Shapes: ``(N, in_ch, H, W)`` → ``(N, 1, H', W')``; 256 → 27, 64 → 3; inputs need
+    ``H, W >= MIN_SIZE`` (47).
+    """
+
+    MIN_SIZE = 47
+
+    def __init__(self, in_ch: int = 3, width: int = 64):
+        super().__init__()
+        chans = [in_ch] + [width * m for m in (1, 2, 4, 8)]
+        layers: list[nn.Module] = []
+        for cin, cout, stride in zip(chans[:-1], chans[1:], (2, 2, 2, 1)):
+            layers += [spectral_norm(nn.Conv2d(cin, cout, 5, stride, 1, bias=False)), nn.LeakyReLU(0.2, True)]
+        self.net = nn.Sequential(*layers, nn.Conv2d(chans[-1], 1, 5, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if min(x.shape[-2:]) < self.MIN_SIZE:
+            raise ValueError(f"LGNetPatchGAN needs images of at least {self.MIN_SIZE} px, got {tuple(x.shape[-2:])}; "
+                             "use disc=patchgan or sn-patchgan below that")
         return self.net(x)
 
 
@@ -166,4 +209,48 @@ class GlobalLocalDiscriminator(nn.Module):
         return self.head(torch.cat([g, loc], dim=1))
 
 
-DISCRIMINATORS = {"patchgan": PatchGAN, "sn-patchgan": SNPatchGAN, "global-local": GlobalLocalDiscriminator}
+DISCRIMINATORS = {"patchgan": PatchGAN, "lgnet-patchgan": LGNetPatchGAN, "sn-patchgan": SNPatchGAN,
+                  "global-local": GlobalLocalDiscriminator}
+
+
+def receptive_field(net: nn.Module) -> int | None:
+    """Receptive field (px) of one output of a plain conv/pool stack, from its layers in order:
+    ``r = 1 + Σ_l (k_l - 1)·d_l·Π_{i<l} s_i``. None when ``net`` has a fully connected layer (each
+    output sees the whole input)."""
+    r, jump = 1, 1
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            return None
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, d = (_pair(getattr(m, a, 1))[0] for a in ("kernel_size", "stride", "dilation"))
+            r += (k - 1) * d * jump
+            jump *= s
+    return r
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _input_channels(net: nn.Module) -> int:
+    first = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    return first.in_channels
+
+
+@torch.no_grad()
+def geometry(net: nn.Module, size: int) -> dict:
+    """``{"output_shape": (C, H', W') or (1,), "receptive_field": px or None (whole image)}`` at
+    ``size``×``size`` for one input image (random-init net, eval mode; the global-local D gets a centre hole).
+    """
+    was_training = net.training
+    net.eval()
+    x = torch.zeros(1, _input_channels(net), size, size)
+    try:
+        if isinstance(net, GlobalLocalDiscriminator):
+            mask = torch.zeros(1, 1, size, size)
+            out = net(x, mask)
+        else:
+            out = net(x)
+    finally:
+        net.train(was_training)
+    return {"output_shape": tuple(out.shape[1:]), "receptive_field": receptive_field(net)}

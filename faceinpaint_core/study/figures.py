@@ -57,9 +57,39 @@ def image_grid(columns: dict[str, torch.Tensor], title: str = "", cell: float = 
             axes[i, j].set_yticks([])
         axes[0, j].set_title(name, fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+        fig.suptitle(wrap_label(title, cell * len(names), 9), fontsize=9)
+    fit_titles(fig, axes[0], names, fontsize=7)
     return fig
+
+
+def fit_titles(fig, axes, names: list[str], fontsize: float, rounds: int = 3) -> None:
+    """``tight_layout`` with each axes title re-wrapped until it is no wider than its axes (measured)."""
+    import textwrap
+
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    for _ in range(rounds):
+        changed = False
+        for ax, name in zip(axes, names):
+            ax.apply_aspect()  # images keep their aspect: the drawn axes is narrower than its layout box
+            text_w = ax.title.get_window_extent(renderer).width
+            room = ax.get_window_extent(renderer).width
+            if text_w > room:
+                longest = max(len(line) for line in ax.title.get_text().split("\n"))
+                chars = max(4, int(longest * room / text_w))
+                ax.set_title(textwrap.fill(name, chars, break_long_words=True), fontsize=fontsize)
+                changed = True
+        if not changed:
+            return
+        fig.tight_layout()
+
+
+def wrap_label(text: str, width_in: float, fontsize: float) -> str:
+    """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` pt (about 0.6 em per character)."""
+    import textwrap
+
+    chars = max(6, int(width_in * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.wrap(text, chars, break_long_words=True)) or text
 
 
 def mask_bins_figure(mask_sets: dict, per_cell: int = 6):
@@ -81,7 +111,7 @@ def mask_bins_figure(mask_sets: dict, per_cell: int = 6):
             ax.set_yticks([])
             ax.set_xlabel(f"{masks[j].mean() * 100:.0f}%", fontsize=6, labelpad=1)
         axes[i, 0].set_ylabel(f"{key[0]}\n{key[1]} %", fontsize=7)
-    fig.suptitle("Frozen evaluation masks (white = hole; hole ratio under each)", fontsize=9)
+    fig.suptitle(wrap_label("Frozen evaluation masks (white = hole; hole ratio under each)", 1.1 * k, 9), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -164,11 +194,16 @@ def png_figure(path: str | Path, title: str = ""):
 
     img = np.asarray(Image.open(path).convert("RGB"))
     h, w = img.shape[:2]
-    fig, ax = plt.subplots(figsize=(min(10.0, w / 60), min(10.0, w / 60) * h / w + 0.3))
+    width = max(3.0, min(10.0, w / 60))
+    text = wrap_label(title, width - 0.2, 8) if title else ""
+    head = (text.count("\n") + 1) * 8 * 1.4 / 72 + 0.1 if title else 0.0
+    img_h = width * h / w
+    fig = plt.figure(figsize=(width, img_h + head))
+    ax = fig.add_axes((0, 0, 1, img_h / (img_h + head)))
     ax.imshow(img, interpolation="nearest")
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=8)
+        fig.text(0.5, 1 - 0.05 / (img_h + head), text, ha="center", va="top", fontsize=8)
     return fig
 
 
@@ -191,7 +226,7 @@ def composite_predictions(predictors: list, image: torch.Tensor, mask: torch.Ten
 
 def comparison_figure(image: torch.Tensor, mask: torch.Tensor, outputs: dict[str, torch.Tensor], title: str):
     """The seeds' figures 1-2: original, masked input, then each method's composited output."""
-    from .tables import OUR_LABELS
+    from .labels import OUR_LABELS
 
     cols = {"original": image, "masked input": masked_input(image, mask)}
     cols.update({OUR_LABELS.get(k, k): v for k, v in outputs.items()})
@@ -206,7 +241,7 @@ def metric_vs_ratio_figure(per_image: pd.DataFrame, metrics: tuple[str, ...] = (
     """
     import seaborn as sns
 
-    from .tables import METRIC_LABELS, OUR_LABELS
+    from .labels import METRIC_LABELS, OUR_LABELS
 
     kinds = list(dict.fromkeys(per_image["mask_type"]))
     order = [OUR_LABELS.get(m, m) for m in dict.fromkeys(per_image["method"])]

@@ -1,37 +1,38 @@
-"""``faceinpaint study``: execute the numbered notebooks in order with papermill.
+"""``faceinpaint study``: the study's notebooks and jobs, run by the Snakemake workflow engine.
 
-A step is skipped when its *key* is unchanged: the sha256 of its parameters, the notebook file, the
-package's source code, the data it reads (a cheap fingerprint: file names and sizes) and the key of
-the step before it (so a change upstream re-runs everything downstream). ``--force`` reruns all.
-Executed copies go to ``<out_root>/reports/executed/``; a failing notebook stops the run with a
-non-zero exit naming the notebook and the failing cell.
+The jobs and their real inputs/outputs are declared in ``workflow/Snakefile`` (see
+:mod:`.workflow`): one job per notebook step, one training and one evaluation job per method, one job
+per ablation variant. Snakemake decides what to run: a job reruns when one of its inputs (its code
+files, the notebook, the outputs it consumes, the data fingerprint) is newer than its outputs or its
+parameters changed, so editing one method's network reruns that method's jobs and the tables and report
+downstream, never the other methods' training. ``--force`` reruns everything; ``--jobs N`` runs up to
+N jobs at once on this machine; ``--dry-run`` prints the jobs that would run and why;
+``--cluster slurm`` submits every job to SLURM with the profile's per-job resources.
 """
 from __future__ import annotations
 
-import json
 import os
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 from ..paths import data_root as find_data_root
-from ..utils.io import atomic_write_json, sha256_bytes, sha256_json
-from ..utils.provenance import REPO_ROOT
-from .profiles import study_parameters
+from ..utils.io import sha256_json
+from ..utils.provenance import REPO_ROOT, git_dirty, git_sha
+from .profiles import STUDY_METHODS, study_parameters
 
+SNAKEFILE = REPO_ROOT / "workflow" / "Snakefile"
+CLUSTER_PROFILES = REPO_ROOT / "workflow" / "profiles"
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-PACKAGE_DIR = REPO_ROOT / "faceinpaint_core"
+# notebook number -> the job outputs that stand for it (train notebooks: one per method they cover)
+_STEP_TARGETS = {"00": ["reports/executed/00_data.ipynb"], "01": ["reports/executed/01_classical_floor.ipynb"],
+                 "20": ["reports/executed/20_tables.ipynb"], "21": ["reports/executed/21_ablations_clgn.ipynb"],
+                 "22": ["reports/executed/22_visual_comparisons.ipynb"], "99": ["reports/report.html"]}
 
 
 def list_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     """``NN_name.ipynb`` files in number order."""
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-
-
-def code_fingerprint(package: Path = PACKAGE_DIR) -> str:
-    """sha256 over the package's ``.py`` files (path + bytes)."""
-    parts = [f"{p.relative_to(package)}:{sha256_bytes(p.read_bytes())}" for p in sorted(package.rglob("*.py"))]
-    return sha256_json(parts)
 
 
 def data_fingerprint(root: str | None) -> str:
@@ -46,57 +47,62 @@ def data_fingerprint(root: str | None) -> str:
     return sha256_json(sorted(entries))
 
 
-def _step_key(nb: Path, params: dict, code: str, data: str, prev: str) -> str:
-    return sha256_json({"params": params, "notebook": sha256_bytes(nb.read_bytes()), "code": code,
-                        "data": data, "prev": prev})
+def step_targets(only: tuple[str, ...]) -> list[str]:
+    """Workflow targets for ``--only`` notebook numbers (``02`` → every method that notebook trains)."""
+    targets = []
+    for num in only:
+        trains = [m for m, nb in STUDY_METHODS.items() if nb.startswith(f"{num}_")]
+        if num not in _STEP_TARGETS and not trains:
+            known = sorted(set(_STEP_TARGETS) | {nb[:2] for nb in STUDY_METHODS.values()})
+            raise ValueError(f"--only {num}: no such notebook step; known: {', '.join(known)}")
+        targets += _STEP_TARGETS.get(num, []) + [f"reports/executed/train/{m}.ipynb" for m in trains]
+    return targets
 
 
-def _run_one(nb: Path, params: dict, executed: Path) -> None:
-    import papermill as pm
+def snakemake_command(profile: str, out_root: Path, data_root: str, jobs: int = 1, force: bool = False,
+                      dry_run: bool = False, targets: list[str] | None = None, cluster: str | None = None) -> list[str]:
+    """The Snakemake command line ``faceinpaint study`` runs (printed by ``--dry-run``)."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(out_root),
+           "--config", f"profile={profile}", f"data_root={data_root}", f"threads={threads}",
+           "--rerun-incomplete", "--show-failed-logs"]
+    if cluster:
+        cmd += ["--workflow-profile", str(cluster_profile(cluster)), "--jobs", str(max(jobs, 1))]
+    else:
+        cmd += ["--cores", str(max(1, jobs) * threads)]
+    cmd += ["--forceall"] if force else []
+    cmd += ["--dry-run"] if dry_run else []
+    return cmd + list(targets or [])
 
-    pm.execute_notebook(str(nb), str(executed), parameters=params, kernel_name="python3",
-                        cwd=str(REPO_ROOT), progress_bar=sys.stderr.isatty(), log_output=False,
-                        request_save_on_cell_execute=False)
+
+def cluster_profile(name: str) -> Path:
+    path = CLUSTER_PROFILES / name
+    if not (path / "config.yaml").is_file():
+        known = sorted(p.name for p in CLUSTER_PROFILES.iterdir() if (p / "config.yaml").is_file())
+        raise ValueError(f"--cluster {name}: no workflow profile {path}/config.yaml; known: {known}")
+    return path
 
 
 def run_study(profile: str, only: tuple[str, ...] | None = None, force: bool = False,
-              data_root: str | None = None, out_root: str | Path | None = None,
-              notebooks: list[Path] | None = None) -> int:
-    """Run the study; returns the process exit code (0 = every step ran or was up to date)."""
-    from papermill.exceptions import PapermillExecutionError
-
+              data_root: str | None = None, out_root: str | Path | None = None, jobs: int = 1,
+              dry_run: bool = False, cluster: str | None = None) -> int:
+    """Run (or dry-run) the study through Snakemake; returns the exit code (0 = everything up to date)."""
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
     out_root = Path(out_root or REPO_ROOT).resolve()
     root = find_data_root(data_root) if profile != "tiny" else None
     params = study_parameters(profile, str(root) if root else None, str(out_root))
-    executed_dir = out_root / "reports" / "executed"
-    executed_dir.mkdir(parents=True, exist_ok=True)
-    code, data = code_fingerprint(), data_fingerprint(params["data_root"])
+    targets = step_targets(tuple(only)) if only else []
     banner = "SYNTHETIC faces (no dataset found)" if params["synthetic"] else f"data {params['data_root']}"
-    print(f"faceinpaint study: profile={profile}, {banner}, outputs under {out_root}")
-    prev, total0 = "", time.perf_counter()
-    for nb in notebooks or list_notebooks():
-        key = _step_key(nb, params, code, data, prev)
-        prev = key
-        executed = executed_dir / nb.name
-        state = executed_dir / f".{nb.stem}.{profile}.json"
-        if only and nb.name[:2] not in only:
-            print(f"  {nb.stem:<28} not selected (--only)")
-            continue
-        if not force and state.is_file() and executed.is_file() and json.loads(state.read_text())["key"] == key:
-            print(f"  {nb.stem:<28} skipped: parameters, package code, data and upstream steps unchanged")
-            continue
-        print(f"  {nb.stem:<28} running ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            _run_one(nb, params, executed)
-        except PapermillExecutionError as err:
-            print(f"faceinpaint study: notebook {nb.name} failed in cell {err.cell_index} "
-                  f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-                  f"  executed copy with the traceback: {executed}", file=sys.stderr)
-            state.unlink(missing_ok=True)
-            return 1
-        secs = time.perf_counter() - t0
-        atomic_write_json(state, {"key": key, "seconds": round(secs, 1), "profile": profile})
-        print(f"  {nb.stem:<28} done in {secs:.1f}s", flush=True)
-    print(f"faceinpaint study: finished in {time.perf_counter() - total0:.1f}s")
+    print(f"faceinpaint study: profile={profile}, {banner}, outputs under {out_root}", flush=True)
+    if git_dirty():
+        print(f"faceinpaint study: warning: the working tree has uncommitted changes; every result row will carry "
+              f"git_sha {git_sha()[:12]}…-dirty and the report will say so (commit first for results to keep)",
+              file=sys.stderr)
+    cmd = snakemake_command(profile, out_root, params["data_root"], jobs, force, dry_run, targets, cluster)
+    rc = subprocess.run(cmd, cwd=out_root).returncode
+    if rc != 0:
+        print(f"faceinpaint study: the workflow stopped (exit {rc}); the failing job's message above names the "
+              f"notebook and cell; executed copies are under {out_root / 'reports' / 'executed'}", file=sys.stderr)
+        return 1
     return 0

@@ -7,23 +7,47 @@ name (``faceinpaint_core.methods.<m>.PROFILES``) plus the per-method ``train_set
 """
 from __future__ import annotations
 
-TRAINED_METHODS = ("clgn", "lgnet", "facestyle", "parser", "edge-diffusion")
+# method -> the notebook that trains it (run once per method, with the papermill parameter ``method``)
+STUDY_METHODS: dict[str, str] = {
+    "clgn": "02_train_clgn",
+    "lgnet": "02_train_clgn",
+    "parser": "03_train_parser",
+    "facestyle": "03_train_facestyle",
+    "edge-diffusion": "04_train_edge_diffusion",
+}
+TRAINED_METHODS = tuple(STUDY_METHODS)
+# ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
+# profile keys the workflow reads and the notebooks do not get: per-job resources, and the ablation
+# variants to run (None = every variant a method declares; `tiny` runs two to stay fast)
+WORKFLOW_ONLY = ("resources", "ablations")
+
+# Per-job resources the cluster executor requests (runtime in minutes). Local runs ignore gpu/runtime.
+_CPU_RESOURCES = {"default": dict(mem_mb=4000, runtime=30)}
+_GPU_RESOURCES = {"default": dict(mem_mb=16000, runtime=120, cpus_per_task=4),
+                  "train": dict(gpu=1, mem_mb=64000, runtime=4320, cpus_per_task=8),
+                  "ablation": dict(gpu=1, mem_mb=32000, runtime=720, cpus_per_task=8),
+                  "evaluate": dict(gpu=1, mem_mb=32000, runtime=240, cpus_per_task=8),
+                  "visual": dict(gpu=1, mem_mb=32000, runtime=60, cpus_per_task=4)}
 
 STUDY_PROFILES: dict[str, dict] = {
     # synthetic faces, seconds: what `make test` runs through papermill
     "tiny": dict(dataset="synthetic", size=32, n_eval=8, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=False, eval_lpips=False,
-                 train_profile="tiny", ablation_steps=2, n_visual=3, seed=0,
+                 resources=_CPU_RESOURCES, ablations=("stages1", "full"), train_profile="tiny",
+                 ablation_sets={"clgn": {"train.steps": 2}, "edge-diffusion": {"train.steps": 4, "edge_steps": 2}}, n_visual=3, seed=0,
                  train_sets={}),
     # real faces on a 2-core CPU in under 10 minutes; numbers are smoke numbers, not the paper's
     "smoke": dict(dataset="celebamask-hq", size=64, n_eval=50, bins=["1-10", "20-30", "40-50"],
                   mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
-                  train_profile="smoke", ablation_steps=60, n_visual=6, seed=0,
+                  resources=_CPU_RESOURCES, train_profile="smoke",
+                  ablation_sets={"clgn": {"train.steps": 60},
+                                 "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
                   train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
-    "full": dict(dataset="celebamask-hq", size=256, n_eval=2000, bins=["1-10", "20-30", "40-50"],
+    "full": dict(dataset="celebamask-hq", size=256, n_eval=2048, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
-                 train_profile="full", ablation_steps=20000, n_visual=8, seed=0,
+                 resources=_GPU_RESOURCES, train_profile="full",
+                 ablation_sets={"clgn": {"train.steps": 20000}, "edge-diffusion": {}}, n_visual=8, seed=0,
                  train_sets={}),
 }
 
@@ -35,7 +59,7 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
     """
     if profile not in STUDY_PROFILES:
         raise ValueError(f"unknown study profile {profile!r}; known: {sorted(STUDY_PROFILES)}")
-    params = dict(STUDY_PROFILES[profile])
+    params = {k: v for k, v in STUDY_PROFILES[profile].items() if k not in WORKFLOW_ONLY}
     synthetic = params["dataset"] == "synthetic" or data_root is None
     if synthetic:
         params["dataset"] = "synthetic"
@@ -45,7 +69,7 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
     params["irregular_kind"] = irregular_mask_kind(None if synthetic else data_root)
     params["mask_kinds"] = [params["irregular_kind"] if k == "irregular" else k for k in params["mask_kinds"]]
     params.update(profile=profile, data_root=str(data_root) if data_root else "", synthetic=synthetic,
-                  out_root=str(out_root))
+                  out_root=str(out_root), method="")
     return params
 
 

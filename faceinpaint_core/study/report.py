@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..paths import portable_path
 from ..utils.io import atomic_write_csv, atomic_write_json, atomic_write_text, sha256_file
-from ..utils.provenance import device_name, git_sha, package_versions
+from ..utils.provenance import device_name, git_sha, is_dirty, package_versions
+from .records import final_checkpoint, load_checkpoints, read_checkpoint_records, record_checkpoint  # noqa: F401
 
 CSS = Path(__file__).with_name("report.css")
 
@@ -33,9 +35,14 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "study profile named in the caption.",
      ("table_clgn_1_regular", "table_clgn_2_irregular"), ()),
     ("Facial-style table (patent table 1)", "", ("table_patent_1",), ()),
+    ("Edge-guided diffusion (source 002 table 1)",
+     "The completion network is the conditional denoiser of a DDPM, sampled with DDIM and the known pixels "
+     "pasted back at every step; the figures show the completed edges, the reverse process and how quality "
+     "and time per image grow with the number of sampler steps.",
+     ("table_edge_diffusion_1",), ("04_",)),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_")),
-    ("CLGN ablations", "", ("ablations_clgn",), ("21_",)),
+    ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),
@@ -43,44 +50,6 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 # -- provenance records written by the notebooks -----------------------------------------------------------
-def final_checkpoint(run_dir: str | Path) -> Path:
-    """``<run>/checkpoints/final.pt`` of a training run (clear error when the run did not finish)."""
-    path = Path(run_dir) / "checkpoints" / "final.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"training run {run_dir} has no checkpoints/final.pt (did it finish?)")
-    return path
-
-
-def record_checkpoint(results_dir: str | Path, key: str, run_dir: str | Path) -> dict:
-    """Merge ``{key: run dir, checkpoint, sha256}`` into ``results/checkpoints.json`` (atomic); return it."""
-    path = Path(results_dir) / "checkpoints.json"
-    ckpt = final_checkpoint(run_dir)
-    records = json.loads(path.read_text()) if path.is_file() else {}
-    root = path.parent.parent
-    records[key] = {"run_dir": _relative(run_dir, root), "checkpoint": _relative(ckpt, root),
-                    "sha256": sha256_file(ckpt)}
-    atomic_write_json(path, records)
-    return records[key]
-
-
-def _relative(path: str | Path, root: Path) -> str:
-    """``path`` relative to the study's ``out_root`` when inside it (portable records), else absolute."""
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def load_checkpoints(results_dir: str | Path) -> dict[str, dict]:
-    """``results/checkpoints.json`` with ``run_dir``/``checkpoint`` made absolute (empty when none ran yet)."""
-    path = Path(results_dir) / "checkpoints.json"
-    records = json.loads(path.read_text()) if path.is_file() else {}
-    root = path.parent.parent.resolve()
-    return {k: {**v, "run_dir": str(root / v["run_dir"]), "checkpoint": str(root / v["checkpoint"])}
-            for k, v in records.items()}
-
-
 def mask_sets_frame(mask_sets: dict) -> pd.DataFrame:
     """One row per frozen mask set: kind, bin, n, size, seed, sha256, hole-ratio min/mean/max."""
     rows = []
@@ -102,7 +71,10 @@ def write_frame(frame: pd.DataFrame, results_dir: str | Path, stem: str, caption
 
 
 def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
-    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded)."""
+    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded).
+
+    Folders are written as ``$FACEINPAINT_DATA/<folder>``: committed results name no one's machine.
+    """
     from ..data import open_dataset
     from ..data.datasets import DATASETS
 
@@ -113,13 +85,39 @@ def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
     for name in (n for n in DATASETS if n != "synthetic"):
         try:
             ds = open_dataset(name, size, data_root=data_root)
-            rows.append({"dataset": name, "folder": str(ds.root), "images": len(ds), "note": ""})
+            rows.append({"dataset": name, "folder": portable_path(ds.root, data_root), "images": len(ds), "note": ""})
         except (FileNotFoundError, ValueError) as err:
-            rows.append({"dataset": name, "folder": "", "images": 0, "note": str(err).split(";")[0]})
+            note = str(err).split(";")[0].replace(str(Path(data_root).resolve()), "$FACEINPAINT_DATA")
+            rows.append({"dataset": name, "folder": "", "images": 0, "note": note})
     return pd.DataFrame(rows)
 
 
 # -- the report ---------------------------------------------------------------------------------------------
+def dirty_results(results_dir: str | Path) -> dict[str, list[str]]:
+    """``{result file: [its -dirty git SHAs]}`` for every result CSV with a row made from an uncommitted tree."""
+    out = {}
+    for csv in sorted(Path(results_dir).glob("*.csv")):
+        try:
+            shas = pd.read_csv(csv, usecols=["git_sha"], dtype=str)["git_sha"].dropna().unique()
+        except (ValueError, pd.errors.EmptyDataError):  # a table without provenance columns
+            continue
+        dirty = sorted(sha for sha in shas if is_dirty(sha))
+        if dirty:
+            out[csv.name] = dirty
+    return out
+
+
+def dirty_warning(results_dir: str | Path) -> str:
+    """A visible warning when any result row was made from a dirty tree (empty when all are clean)."""
+    dirty = dirty_results(results_dir)
+    if not dirty:
+        return ""
+    files = ", ".join(f"`{name}` ({', '.join(s[:12] + '…-dirty' for s in shas)})" for name, shas in dirty.items())
+    return ("> **Warning: dirty tree.** These results were made from a working tree with uncommitted changes, "
+            f"so no commit holds the exact code that made them: {files}. Commit, then rerun "
+            "`make study-force` to get results traceable to a clean git SHA.\n")
+
+
 def banner(params: dict) -> str:
     """The warning shown at the top when the numbers are not the protocol's."""
     notes = []
@@ -137,9 +135,11 @@ def study_provenance(out_root: str | Path, params: dict) -> dict:
     results = Path(out_root) / "results"
     masks = pd.read_csv(results / "mask_sets.csv") if (results / "mask_sets.csv").is_file() else None
     splits = pd.read_csv(results / "splits.csv") if (results / "splits.csv").is_file() else None
-    return {"git SHA": git_sha(), "profile": params.get("profile", "?"),
-            "data": "synthetic faces" if params.get("synthetic") else f"{params.get('dataset')} "
-                                                                     f"under {params.get('data_root')}",
+    sha = git_sha()
+    return {"git SHA": sha, "git dirty": "yes: uncommitted changes" if is_dirty(sha) else "no",
+            "profile": params.get("profile", "?"),
+            "data": "synthetic faces" if params.get("synthetic") else f"{params.get('dataset')} under "
+                                                                     "$FACEINPAINT_DATA",
             "resolution": f"{params.get('size')} px", "faces per evaluation cell": params.get("n_eval"),
             "seed": params.get("seed"), "device": device_name(),
             "split sha256": "; ".join(f"{r.dataset}: {r.sha256}" for r in splits.itertuples()) if splits is not None
@@ -151,18 +151,18 @@ def study_provenance(out_root: str | Path, params: dict) -> dict:
 
 
 def _timings(out_root: Path, profile: str) -> str:
-    """Per-notebook wall time from the study runner's state files (console-only numbers, not results)."""
+    """Per-job wall time written by the workflow's jobs (console-only numbers, not results)."""
     rows = []
-    for state in sorted((out_root / "reports" / "executed").glob(f".*.{profile}.json")):
-        rows.append({"notebook": state.name[1:].rsplit(f".{profile}.json", 1)[0],
-                     "seconds": json.loads(state.read_text()).get("seconds")})
+    for path in sorted((out_root / "reports" / "executed" / "timings").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("profile") == profile:
+            rows.append({"job": rec["job"], "seconds": rec.get("seconds")})
     return pd.DataFrame(rows).to_markdown(index=False) if rows else "(no timings recorded yet)"
 
 
 def _checkpoints_md(results: Path) -> str:
     """The trained runs: run folder and checkpoint sha256 (from ``results/checkpoints.json``)."""
-    path = results / "checkpoints.json"
-    records = json.loads(path.read_text()) if path.is_file() else {}
+    records = read_checkpoint_records(results)
     if not records:
         return "*no trained checkpoints in this run*"
     rows = [{"run": k, "run folder": v["run_dir"], "checkpoint sha256": v["sha256"]} for k, v in records.items()]
@@ -178,7 +178,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
     """The whole report as Markdown (figures referenced relative to ``reports/``)."""
     out_root = Path(out_root)
     results, figures = out_root / "results", out_root / "figures"
-    parts = ["# faceinpaint study report", "", banner(params)]
+    parts = ["# faceinpaint study report", "", banner(params), dirty_warning(results)]
     prov = study_provenance(out_root, params)
     parts += ["## Provenance", "", pd.DataFrame({"item": list(prov), "value": list(prov.values())})
               .to_markdown(index=False), ""]
@@ -191,7 +191,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
             parts += [md.read_text().rstrip(), ""] if md.is_file() else [f"*{stem}: not produced in this run*", ""]
         if heading == "Training":
             parts += [_checkpoints_md(results), ""]
-        if heading == "CLGN ablations":
+        if heading == "Ablations":
             from .tables import CLGN_ABLATION_CLAIMS
             parts += [f"> {CLGN_ABLATION_CLAIMS}", ""]
         for fig in (f for f in all_figs if f.name.startswith(prefixes) and prefixes):
@@ -200,7 +200,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
     others = [f for f in all_figs if f not in used]
     if others:
         parts += ["## Other figures", ""] + [_figure_md(f) for f in others]
-    parts += ["## Notebook wall times", "", _timings(out_root, str(params.get("profile"))), ""]
+    parts += ["## Job wall times", "", _timings(out_root, str(params.get("profile"))), ""]
     return "\n".join(parts)
 
 

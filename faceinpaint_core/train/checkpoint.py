@@ -5,7 +5,10 @@ A checkpoint is a plain dict readable with ``torch.load(..., weights_only=True)`
     {"format": "faceinpaint-checkpoint", "version": 1, "method": name, "method_class": "module:Class",
      "profile": str, "config": to_dict(cfg), "step": completed steps,
      "nets": {name: state_dict}, "ema": {name: state_dict}, "optimizers": {"G"|"D": state_dict},
-     "rng": [per-rank {"python", "numpy", "torch", "cuda"}]}
+     "rng": [per-rank {"python", "numpy", "torch", "cuda"}],
+     "lr_schedule": {"name", "start", "steps", "base_lr": {"G"|"D": lr}, "lr": {"lr_G"|"lr_D": lr}}}
+
+(``lr_schedule`` is informative: the rate is a function of the step, see ``train/lr_schedule.py``.)
 
 NumPy's RNG state is stored as ints and an int64 tensor (no pickled ndarray).
 """
@@ -133,6 +136,9 @@ def _class_of(ckpt: dict, path: Path):
 def load_for_inference(path: str | Path, device="cpu"):
     """``(method, nets)`` from a checkpoint: EMA weights for the generators when present, eval mode, on ``device``.
 
+    Builds only :meth:`~faceinpaint_core.methods.base.InpaintMethod.build_inference_networks` (the
+    generators): no discriminator, no loss network, so no pretrained loss weights are needed.
+
     Args:
         path: a ``step-*.pt`` or ``final.pt`` written by the trainer.
         device: where to put the networks.
@@ -142,7 +148,7 @@ def load_for_inference(path: str | Path, device="cpu"):
     cls = _class_of(ckpt, path)
     method = cls(from_dict(cls.config_cls, ckpt["config"]))
     with torch.random.fork_rng(devices=[]):  # building nets must not move the caller's RNG
-        nets = method.build_networks()
+        nets = method.build_inference_networks()
     states = {**ckpt["nets"], **ckpt.get("ema", {})}
     for name, net in nets.items():
         if name not in states:

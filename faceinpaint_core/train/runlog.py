@@ -74,9 +74,46 @@ class RunLog:
             self.writer = None
 
 
+def _titled(body, names: list[str]):
+    """``body`` (PIL image of ``len(names)`` equal columns) under a header with every column title whole.
+
+    Titles wrap at spaces; when the longest word is wider than a column the grid is enlarged by an integer
+    factor (nearest neighbour) until it fits, so no title is ever cut.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    widest = max(measure.textlength(word, font=font) for name in names for word in name.split() or [name])
+    scale = max(1, -(-int(widest + 4) // (body.width // len(names))))
+    body = body.resize((body.width * scale, body.height * scale), Image.NEAREST) if scale > 1 else body
+    tile_w = body.width // len(names)
+    lines = [_wrap(name, tile_w - 4, measure, font) for name in names]
+    line_h = font.getbbox("Ag")[3] + 2
+    head = line_h * max(len(ls) for ls in lines) + 2
+    page = Image.new("RGB", (body.width, body.height + head), "white")
+    page.paste(body, (0, head))
+    draw = ImageDraw.Draw(page)
+    for j, ls in enumerate(lines):
+        for k, line in enumerate(ls):
+            draw.text((j * tile_w + 2, 1 + k * line_h), line, fill="black", font=font)
+    return page
+
+
+def _wrap(text: str, width: float, measure, font) -> list[str]:
+    """Greedy word wrap of ``text`` into lines no wider than ``width`` pixels (a longer word keeps its own line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and measure.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [text]
+
+
 def save_sample_grid(cols: dict[str, torch.Tensor], path: Path, runlog: RunLog | None = None, step: int = 0) -> Path:
     """PNG grid, rows = samples, columns = ``cols`` (each ``(N, 3|1, H, W)`` in [0, 1]), titled with the column names."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
     from torchvision.utils import make_grid
 
     tiles = [c[i].detach().float().cpu().clamp(0, 1).expand(3, -1, -1) for i in range(next(iter(cols.values())).shape[0])
@@ -85,12 +122,7 @@ def save_sample_grid(cols: dict[str, torch.Tensor], path: Path, runlog: RunLog |
     if runlog is not None:
         runlog.image("samples", grid, step)
     body = Image.fromarray((grid.permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8"))
-    tile_w = body.width // len(cols)
-    page = Image.new("RGB", (body.width, body.height + 12), "white")
-    page.paste(body, (0, 12))
-    draw = ImageDraw.Draw(page)
-    for j, name in enumerate(cols):
-        draw.text((j * tile_w + 2, 0), name[: max(1, tile_w // 6)], fill="black")
+    page = _titled(body, list(cols))
     buf = io.BytesIO()
     page.save(buf, format="PNG")
     return atomic_write_bytes(path, buf.getvalue())

@@ -1,11 +1,14 @@
 """The one generic adversarial trainer (every method plugs in through :mod:`faceinpaint_core.methods.base`).
 
-Per step (``steps`` counts iterations, one batch each): a generator pass, one discriminator update
-(when the method has discriminators), and a generator update every ``n_critic``-th step (every step
-when there is no D). So ``n_critic = 5`` gives WGAN's five critic updates, each on a fresh batch, per
+Per step (``steps`` counts iterations, one batch each): the learning rates of the step (schedule
+``train.lr_schedule``, :mod:`.lr_schedule`, for G and D alike), a generator pass, one discriminator
+update (when the method has discriminators), and a generator update every ``n_critic``-th step (every
+step when there is no D). So ``n_critic = 5`` gives WGAN's five critic updates, each on a fresh batch, per
 generator update. Optional generator EMA, gradient-norm clipping, bf16 autocast (CUDA only; CPU
 trains in fp32), channels-last (CUDA only), ``torch.compile``, DDP through torchrun.
 
+Before the first step the trainer calls ``method.prepare_training()`` (base contract: builds frozen
+loss networks such as the perceptual VGG, so that missing weights fail before training starts).
 Optional method hooks (not in the base contract): ``after_discriminator_step(nets)`` (e.g. WGAN
 weight clipping: ``AdversarialLoss.clip_weights``) and ``ddp_find_unused_parameters = True``.
 """
@@ -27,6 +30,7 @@ from ..utils.provenance import provenance
 from ..utils.seeding import derive_seed, seed_everything
 from . import data as tdata
 from .runlog import RunLog, save_sample_grid
+from .lr_schedule import describe_schedule, lr_factor
 from .checkpoint import (load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class, rng_state,
                          save_checkpoint, set_rng_state, step_path)
 from .distributed import (DistInfo, barrier, broadcast_object, cleanup, gather_objects, init_distributed,
@@ -74,6 +78,7 @@ class Trainer:
     # -- setup ------------------------------------------------------------------------------
     def _build(self) -> None:
         self.nets = self.method.build_networks()
+        self.method.prepare_training()
         self.g_names = [n for n in self.method.generator_names() if n in self.nets]
         self.d_names = self.method.discriminator_names(self.nets)
         if not self.g_names:
@@ -89,6 +94,8 @@ class Trainer:
         self.opt = {"G": make_optimizer(self.g_params, self.tc.lr_g, self.tc)}
         if self.d_params:
             self.opt["D"] = make_optimizer(self.d_params, self.tc.lr_d, self.tc)
+        self.base_lr = {"G": self.tc.lr_g, "D": self.tc.lr_d}
+        self._set_lr(0)  # an unknown schedule or a bad decay start fails here, before any step
         self.ema = ({n: copy.deepcopy(self.nets[n]).eval().requires_grad_(False) for n in self.g_names}
                     if self.tc.ema_decay else {})
         self._wrap()
@@ -108,8 +115,21 @@ class Trainer:
         return contextlib.nullcontext()
 
     # -- one step ---------------------------------------------------------------------------
+    def _set_lr(self, step: int) -> None:
+        """Every optimiser's rate for the update at 0-based ``step`` (a pure function of the step)."""
+        tc = self.tc
+        factor = lr_factor(tc.lr_schedule, step, tc.steps, tc.lr_decay_start)
+        for side, opt in self.opt.items():
+            for group in opt.param_groups:
+                group["lr"] = self.base_lr[side] * factor
+
+    def current_lr(self) -> dict[str, float]:
+        """``{"lr_G": ..., "lr_D": ...}``: the rates of the last (or next) update."""
+        return {f"lr_{side}": opt.param_groups[0]["lr"] for side, opt in self.opt.items()}
+
     def train_step(self, step: int, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One iteration on ``batch``; returns detached loss terms ``{"G/...": t, "D/...": t}``."""
+        self._set_lr(step)
         g_step = not self.d_names or (step + 1) % max(1, self.tc.n_critic) == 0
         with self._autocast(), torch.set_grad_enabled(g_step):
             out = self.method.forward(self.view_g, batch)
@@ -166,7 +186,9 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "nets": {n: m.state_dict() for n, m in self.nets.items()},
                 "ema": {n: m.state_dict() for n, m in self.ema.items()},
-                "optimizers": {k: o.state_dict() for k, o in self.opt.items()}, "rng": rngs}
+                "optimizers": {k: o.state_dict() for k, o in self.opt.items()}, "rng": rngs,
+                "lr_schedule": {**describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start),
+                                "base_lr": dict(self.base_lr), "lr": self.current_lr()}}
 
     def load_state(self, path: Path) -> None:
         """Resume from a checkpoint: weights, EMA, optimisers, step and this rank's RNG state."""
@@ -180,6 +202,12 @@ class Trainer:
         for k, o in self.opt.items():
             o.load_state_dict(ckpt["optimizers"][k])
         self.step = int(ckpt["step"])
+        self._set_lr(self.step)  # the schedule is a function of the step: resuming restores it exactly
+        saved = ckpt.get("lr_schedule", {})
+        now = describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start)
+        if saved and {k: saved.get(k) for k in now} != now:
+            log.warning("%s: saved with lr schedule %s, resuming with %s", path,
+                        {k: saved.get(k) for k in now}, now)
         if len(ckpt["rng"]) == self.dist.world_size:
             set_rng_state(ckpt["rng"][self.dist.rank])
         else:  # another world size: fresh per-rank streams keyed by the step (not bit-identical, by necessity)
@@ -224,7 +252,7 @@ class Trainer:
             done = self.step == tc.steps
             if self.step % tc.log_every == 0 or done:
                 means = self._reduce(acc)
-                runlog.log(self.step, means)
+                runlog.log(self.step, {**means, **self.current_lr()})
                 bad = [k for k, v in means.items() if v != v or abs(v) == float("inf")]
                 if bad:  # checked at log time only: a per-step check would sync the GPU every step
                     raise FloatingPointError(f"{self.run_dir}: non-finite loss terms {bad} by step {self.step}")
@@ -323,6 +351,8 @@ def write_run_files(trainer: Trainer, resumed_from: Path | None) -> None:
         prov = provenance(trainer.device, seed=tc.seed, method=trainer.method.name, profile=trainer.profile,
                           world_size=trainer.dist.world_size, global_batch=tc.batch_size,
                           data={"dataset": tc.dataset, "split": "train", "n_images": len(trainer.faces),
+                                "folder": getattr(trainer.faces, "folder", "unknown"),
+                                "n_files_total": getattr(trainer.faces, "n_files_total", None),
                                 "split_hash": getattr(trainer.faces, "split_hash", "unknown")},
                           masks={"kinds": list(tc.train_masks), "bins": list(tc.train_bins), "size": tc.size,
                                  "seed": tc.seed, "sampler": type(trainer.samples.mask_sampler).__name__},
@@ -346,11 +376,12 @@ def train_main(method: str, profile: str, data_root=None, out="runs", resume: bo
     dist = init_distributed()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
-        choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
-        run_dir, ckpt = broadcast_object(choice, dist)
         tc = cfg.train
+        # the data is opened before a run folder exists: a bad dataset name or folder leaves nothing behind
         faces = open_dataset(tc.dataset, size=tc.size, split="train", data_root=data_root,
                              with_parsing=cls.needs_parsing, seed=tc.seed)
+        choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
+        run_dir, ckpt = broadcast_object(choice, dist)
         trainer = Trainer(cls(cfg), run_dir, faces, tdata.make_mask_sampler(tc, data_root), dist, profile)
         if ckpt is not None:
             trainer.step = int(load_checkpoint(ckpt, mmap=True)["step"])

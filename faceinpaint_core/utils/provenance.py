@@ -8,19 +8,35 @@ from importlib import metadata
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DIRTY_SUFFIX = "-dirty"
+
+
+# The study's own outputs: writing them while the study runs must not mark its later rows `-dirty`.
+STUDY_OUTPUTS = (":(exclude)results", ":(exclude)figures", ":(exclude)reports")
 
 
 @lru_cache(maxsize=1)
 def git_sha(short: bool = False) -> str:
-    """The repository's HEAD SHA (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    """The repository's HEAD SHA, with ``-dirty`` when code, notebooks or configuration differ from it
+    (modified or untracked files; the study's outputs ``results/ figures/ reports/`` do not count), or ``unknown``."""
     try:
         args = ["git", "rev-parse", "--short" if short else "--verify", "HEAD"]
         sha = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", *STUDY_OUTPUTS], cwd=REPO_ROOT,
                                capture_output=True, text=True, check=True).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
+        return sha + (DIRTY_SUFFIX if dirty else "")
     except Exception:
         return "unknown"
+
+
+def is_dirty(sha: str) -> bool:
+    """True for a SHA recorded from a working tree with uncommitted changes (``<sha>-dirty``)."""
+    return str(sha).endswith(DIRTY_SUFFIX)
+
+
+def git_dirty() -> bool:
+    """True when the repository's tracked files differ from HEAD (results then carry ``-dirty``)."""
+    return is_dirty(git_sha())
 
 
 def package_versions(names=("torch", "torchvision", "numpy", "scikit-image", "opencv-python-headless",
@@ -54,6 +70,9 @@ def device_name(device=None) -> str:
 
 
 def provenance(device=None, **extra) -> dict:
-    """One dict with everything a reader needs to trace a number back to code and machine."""
-    return {"git_sha": git_sha(), "python": platform.python_version(), "packages": package_versions(),
-            "device": device_name(device), **extra}
+    """One dict with everything a reader needs to trace a number back to code and machine.
+
+    ``git_dirty`` is True when the tree had uncommitted changes: such a run is not exactly any commit.
+    """
+    return {"git_sha": git_sha(), "git_dirty": git_dirty(), "python": platform.python_version(),
+            "packages": package_versions(), "device": device_name(device), **extra}

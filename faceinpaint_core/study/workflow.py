@@ -1,0 +1,123 @@
+"""What the workflow engine needs to know about the study: its jobs, their code inputs and resources.
+
+``workflow/Snakefile`` is a thin declaration over this module; ``faceinpaint study`` (study/pipeline.py)
+drives Snakemake. Jobs (rule names):
+
+* ``data``       — notebook 00: split, frozen mask sets, datasets found;
+* ``classical``  — notebook 01: the classical floor through the protocol;
+* ``train``      — one per method (wildcard ``method``): the method's notebook with ``method=<m>``;
+* ``evaluate``   — one per protocol-evaluated method: ``results/eval_<m>.csv``;
+* ``ablation``   — one per (method, variant) a method declares in ``ABLATIONS``;
+* ``tables``, ``ablation_tables``, ``visual``, ``report`` — notebooks 20, 21, 22, 99.
+
+A job's code inputs are the package files its entry modules import (:mod:`.codedeps`), so an edit
+reruns exactly the jobs that use the edited file and those that consume their outputs.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from ..utils.provenance import REPO_ROOT
+from .codedeps import code_closure, method_module
+from .profiles import STUDY_METHODS, STUDY_PROFILES, study_parameters
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+FINGERPRINT = "results/cache/data_fingerprint.json"
+TRAIN_ENTRIES = ("faceinpaint_core.train.trainer",)
+EVAL_ENTRIES = ("faceinpaint_core.eval.run", "faceinpaint_core.study.study_jobs", "faceinpaint_core.study.jobs")
+
+
+def notebook_path(stem: str) -> Path:
+    return NOTEBOOK_DIR / f"{stem}.ipynb"
+
+
+def notebook_modules(stem: str) -> list[str]:
+    """Package modules the code cells of notebook ``stem`` import."""
+    nb = json.loads(notebook_path(stem).read_text())
+    mods: set[str] = {"faceinpaint_core.study.jobs"}
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("faceinpaint_core"):
+                mods.add(node.module)
+            elif isinstance(node, ast.Import):
+                mods.update(a.name for a in node.names if a.name.startswith("faceinpaint_core"))
+    return sorted(mods)
+
+
+# Declarative files every job imports; what a job uses of them is passed as Snakemake params instead (the
+# method's registry entry, the profile's parameters), so that registering a new method or adding a profile
+# key reruns only the jobs it concerns.
+DECLARATIVE = ("methods/__init__.py", "study/profiles.py")
+
+
+def _files(entries) -> list[str]:
+    from .codedeps import PACKAGE_DIR
+
+    skip = {PACKAGE_DIR / f for f in DECLARATIVE}
+    return [str(p) for p in code_closure(sorted(set(entries))) if p not in skip]
+
+
+def registry_entry(method: str) -> str:
+    """The method's ``"module:Class"`` registry string (a Snakemake param of its jobs)."""
+    from ..methods import METHODS
+
+    return METHODS[method]
+
+
+def notebook_code(stem: str) -> list[str]:
+    """Code inputs of a notebook job: the notebook file and the package files it imports."""
+    return [str(notebook_path(stem))] + _files(notebook_modules(stem))
+
+
+def method_code(method: str) -> list[str]:
+    """Code inputs of a method's jobs: its method/network files plus the shared core they import."""
+    return _files([method_module(method), *TRAIN_ENTRIES, *EVAL_ENTRIES])
+
+
+def train_code(method: str) -> list[str]:
+    stem = STUDY_METHODS[method]
+    return sorted(set(method_code(method)) | set(notebook_code(stem)))
+
+
+def protocol_methods() -> list[str]:
+    """Study methods the protocol scores (a method opts out with ``evaluated_by_protocol = False``)."""
+    from ..methods import get_method_class
+
+    return [m for m in STUDY_METHODS if getattr(get_method_class(m), "evaluated_by_protocol", True)]
+
+
+def ablations(profile: str) -> list[tuple[str, str]]:
+    """``(method, variant)`` of every ablation job of ``profile``, in declaration order."""
+    from .study_jobs import ablation_variants
+
+    chosen = STUDY_PROFILES[profile].get("ablations")
+    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+
+
+def resources(profile: str, kind: str) -> dict:
+    """Per-job resources of a profile (``gpu``, ``mem_mb``, ``runtime`` in minutes) for the cluster executor."""
+    table = STUDY_PROFILES[profile].get("resources", {})
+    return dict(table.get(kind, table.get("default", {})))
+
+
+def params_key(profile: str, data_root: str | None) -> str:
+    """The profile's parameters as canonical JSON: a job reruns when they change (Snakemake ``params``)."""
+    params = study_parameters(profile, data_root, "")
+    params.pop("out_root")
+    return json.dumps(params, sort_keys=True)
+
+
+def write_fingerprint(out_root: Path, fingerprint: str) -> bool:
+    """Write the data fingerprint file only when it changed (its mtime then reruns the data job)."""
+    path = Path(out_root) / FINGERPRINT
+    current = json.loads(path.read_text()).get("fingerprint") if path.is_file() else None
+    if current == fingerprint:
+        return False
+    from ..utils.io import atomic_write_json
+
+    atomic_write_json(path, {"fingerprint": fingerprint})
+    return True
