@@ -73,7 +73,7 @@ def cmd_inpaint(a) -> int:
     from .inpaint import inpaint_main
 
     inpaint_main(a.method, a.image, a.mask, a.out, checkpoint=a.checkpoint, parser_checkpoint=a.parser_checkpoint,
-                 size=a.size, mask_polarity=a.mask_polarity)
+                 size=a.size, mask_polarity=a.mask_polarity, steps=a.steps)
     return 0
 
 
@@ -193,6 +193,9 @@ def _add_inpaint(sub) -> None:
                    help="face parser for methods that need a parsing map (facestyle)")
     i.add_argument("--size", type=int_at_least(16), default=None,
                    help="model working size (None: the checkpoint's training size; 256 for training-free)")
+    i.add_argument("--steps", type=int_at_least(1), default=None,
+                   help="sampler steps of a sampling method, e.g. edge-diffusion's DDIM (None: the checkpoint's "
+                        "sample_steps; other methods reject it)")
     i.add_argument("--mask-polarity", default="white-hole", choices=("white-hole", "black-hole"),
                    help="white-hole: 255 = hole (NVIDIA style); black-hole: 0 = hole (QD-IMD style)")
 

@@ -82,11 +82,17 @@ def paste_back(image: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor) -> t
     return image * (1 - mask) + up * mask
 
 
-def load_inpainter(method: str, checkpoint=None, parser_checkpoint=None, device: str = "cpu"):
-    """``(predictor, size)`` where ``predictor(image, mask)`` returns the raw prediction in [0, 1]."""
+def load_inpainter(method: str, checkpoint=None, parser_checkpoint=None, device: str = "cpu",
+                   steps: int | None = None):
+    """``(predictor, size)`` where ``predictor(image, mask)`` returns the raw prediction in [0, 1].
+
+    ``steps``: sampler steps of a sampling method (its ``set_inference_options``); others reject it.
+    """
     from .eval.classical import CLASSICAL, ClassicalInpainter
 
     if method in CLASSICAL:
+        if steps is not None:
+            raise ValueError(f"--steps applies to sampling methods; {method!r} is training-free")
         return ClassicalInpainter(method), None
     if checkpoint is None:
         raise ValueError(f"method {method!r} is trained: pass --checkpoint runs/<run>/checkpoints/final.pt "
@@ -100,11 +106,12 @@ def load_inpainter(method: str, checkpoint=None, parser_checkpoint=None, device:
         if not hasattr(obj, "load_parser"):
             raise ValueError(f"method {method!r} does not use a face parser; drop --parser-checkpoint")
         obj.load_parser(parser_checkpoint, device)
+    obj.set_inference_options(steps=steps)
     return (lambda image, mask: obj.inpaint(nets, image, mask)), int(obj.cfg.train.size)
 
 
 def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoint=None, size=None,
-                 mask_polarity: str = "white-hole", device: str = "cpu") -> Path:
+                 mask_polarity: str = "white-hole", device: str = "cpu", steps: int | None = None) -> Path:
     """Inpaint ``image`` where ``mask`` marks holes and write ``out`` (atomically) at the input's resolution.
 
     Args:
@@ -121,7 +128,7 @@ def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoi
         raise ValueError(f"{mask}: mask is {msk.shape[-1]}x{msk.shape[-2]} but image {image} is "
                          f"{img.shape[-1]}x{img.shape[-2]} (width x height); they must match")
     check_hole_fraction(msk, mask, mask_polarity)
-    predictor, model_size = load_inpainter(method, checkpoint, parser_checkpoint, device)
+    predictor, model_size = load_inpainter(method, checkpoint, parser_checkpoint, device, steps)
     s = int(size or model_size or 256)
     small_img, small_msk = to_model_size(img, msk, s)
     pred = predictor(small_img.to(device), small_msk.to(device)).float().cpu()

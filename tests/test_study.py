@@ -20,13 +20,14 @@ from faceinpaint_core.methods.clgn import ABLATIONS
 from faceinpaint_core.utils.io import sha256_file
 
 REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "size", "n_eval", "bins", "mask_kinds",
-                   "eval_fid", "eval_lpips", "train_profile", "ablation_steps", "n_visual", "seed", "train_sets",
+                   "eval_fid", "eval_lpips", "train_profile", "ablation_sets", "n_visual", "seed", "train_sets",
                    "irregular_kind", "method"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
-                      "20_tables", "21_ablations_clgn", "22_visual_comparisons", "99_report"}
-STEP_NOTEBOOKS = EXPECTED_NOTEBOOKS - {"02_train_clgn", "03_train_facestyle", "03_train_parser"}
-TRAINED = ("clgn", "lgnet", "facestyle")
-TINY_ABLATIONS = STUDY_PROFILES["tiny"]["ablations"]
+                      "04_train_edge_diffusion", "20_tables", "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
+                  "99_report"}
+TRAINED = ("clgn", "lgnet", "facestyle", "edge-diffusion")
+TINY_ABLATIONS = STUDY_PROFILES["tiny"]["ablations"]  # variant slugs; jobs: W.ablations("tiny")
 
 
 # -- committed notebooks --------------------------------------------------------------------------------------
@@ -372,7 +373,9 @@ def test_force_reruns_every_job(tiny_study, capfd) -> None:
     jobs = _dry_run_jobs(tiny_study[0], capfd, force=True)
     trains = {w for r, w in jobs if r == "train"}
     assert trains == {f"method={m}" for m in STUDY_METHODS}
-    assert sum(r == "ablation" for r, _ in jobs) == len(TINY_ABLATIONS)
+    from faceinpaint_core.study.workflow import ablations
+
+    assert sum(r == "ablation" for r, _ in jobs) == len(ablations("tiny"))
     assert {"data", "classical", "tables", "ablation_tables", "visual", "report"} <= {r for r, _ in jobs}
 
 

@@ -8,6 +8,7 @@ METHODS: dict[str, str] = {
     "clgn": "faceinpaint_core.methods.clgn:CLGNMethod",
     "lgnet": "faceinpaint_core.methods.clgn:LGNetMethod",
     "facestyle": "faceinpaint_core.methods.facestyle:FaceStyleMethod",
+    "edge-diffusion": "faceinpaint_core.methods.edge_diffusion:EdgeDiffusionMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",
 }
 

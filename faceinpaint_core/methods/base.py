@@ -98,6 +98,15 @@ class InpaintMethod(ABC):
         return cols
 
     # -- inference --------------------------------------------------------------------------
+    def set_inference_options(self, **opts) -> dict[str, Any]:
+        """Change how inference runs without retraining (a sampler's ``steps``, ...); returns the options in
+        force. The default method has none: any option given is a clear error naming it."""
+        given = sorted(k for k, v in opts.items() if v is not None)
+        if given:
+            raise ValueError(f"method {self.name!r} has no inference options (got {given}); "
+                             f"options such as --steps apply to sampling methods only")
+        return {}
+
     @torch.no_grad()
     def inpaint(self, nets, image, mask, parsing=None) -> torch.Tensor:
         """Raw prediction ``(N, 3, H, W)`` in [0, 1] for masked faces (the caller composites)."""

@@ -13,8 +13,10 @@ STUDY_METHODS: dict[str, str] = {
     "lgnet": "02_train_clgn",
     "parser": "03_train_parser",
     "facestyle": "03_train_facestyle",
+    "edge-diffusion": "04_train_edge_diffusion",
 }
 TRAINED_METHODS = tuple(STUDY_METHODS)
+# ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
 # profile keys the workflow reads and the notebooks do not get: per-job resources, and the ablation
 # variants to run (None = every variant a method declares; `tiny` runs two to stay fast)
 WORKFLOW_ONLY = ("resources", "ablations")
@@ -31,17 +33,21 @@ STUDY_PROFILES: dict[str, dict] = {
     # synthetic faces, seconds: what `make test` runs through papermill
     "tiny": dict(dataset="synthetic", size=32, n_eval=8, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=False, eval_lpips=False,
-                 resources=_CPU_RESOURCES, ablations=("stages1", "full"), train_profile="tiny", ablation_steps=2, n_visual=3, seed=0,
+                 resources=_CPU_RESOURCES, ablations=("stages1", "full"), train_profile="tiny",
+                 ablation_sets={"clgn": {"train.steps": 2}, "edge-diffusion": {"train.steps": 4, "edge_steps": 2}}, n_visual=3, seed=0,
                  train_sets={}),
     # real faces on a 2-core CPU in under 10 minutes; numbers are smoke numbers, not the paper's
     "smoke": dict(dataset="celebamask-hq", size=64, n_eval=50, bins=["1-10", "20-30", "40-50"],
                   mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
-                  resources=_CPU_RESOURCES, train_profile="smoke", ablation_steps=60, n_visual=6, seed=0,
+                  resources=_CPU_RESOURCES, train_profile="smoke",
+                  ablation_sets={"clgn": {"train.steps": 60},
+                                 "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
                   train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
     "full": dict(dataset="celebamask-hq", size=256, n_eval=2048, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
-                 resources=_GPU_RESOURCES, train_profile="full", ablation_steps=20000, n_visual=8, seed=0,
+                 resources=_GPU_RESOURCES, train_profile="full",
+                 ablation_sets={"clgn": {"train.steps": 20000}, "edge-diffusion": {}}, n_visual=8, seed=0,
                  train_sets={}),
 }
 

@@ -35,9 +35,14 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "study profile named in the caption.",
      ("table_clgn_1_regular", "table_clgn_2_irregular"), ()),
     ("Facial-style table (patent table 1)", "", ("table_patent_1",), ()),
+    ("Edge-guided diffusion (source 002 table 1)",
+     "The completion network is the conditional denoiser of a DDPM, sampled with DDIM and the known pixels "
+     "pasted back at every step; the figures show the completed edges, the reverse process and how quality "
+     "and time per image grow with the number of sampler steps.",
+     ("table_edge_diffusion_1",), ("04_",)),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_")),
-    ("CLGN ablations", "", ("ablations_clgn",), ("21_",)),
+    ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),
@@ -186,7 +191,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
             parts += [md.read_text().rstrip(), ""] if md.is_file() else [f"*{stem}: not produced in this run*", ""]
         if heading == "Training":
             parts += [_checkpoints_md(results), ""]
-        if heading == "CLGN ablations":
+        if heading == "Ablations":
             from .tables import CLGN_ABLATION_CLAIMS
             parts += [f"> {CLGN_ABLATION_CLAIMS}", ""]
         for fig in (f for f in all_figs if f.name.startswith(prefixes) and prefixes):

@@ -53,7 +53,8 @@ def evaluate_method(method: str, params: dict, out_root: Path) -> Path:
 
 
 def ablation_variant(method: str, variant: str, params: dict, out_root: Path) -> Path:
-    """Train ``method`` with the overrides of ``variant`` for ``ablation_steps`` steps and score it on the
+    """Train ``method`` with the overrides of ``variant`` (after the profile's ``ablation_sets[method]``, its
+    training length) and score it on the
     study's irregular masks, middle bin → ``results/ablations/<method>/<variant>.csv``."""
     from dataclasses import replace
 
@@ -66,7 +67,7 @@ def ablation_variant(method: str, variant: str, params: dict, out_root: Path) ->
         raise ValueError(f"unknown ablation {variant!r} of {method!r}; known: {sorted(variants)}")
     label, overrides = variants[variant]
     dataset, data_root = _data(params)
-    sets = {**params["train_sets"].get(method, {}), "train.steps": params["ablation_steps"], **overrides}
+    sets = {**params["train_sets"].get(method, {}), **params["ablation_sets"].get(method, {}), **overrides}
     run = Path(train_main(method, params["train_profile"], data_root=data_root,
                           out=str(Path(out_root) / "runs" / "ablations"), sets=sets))
     results = Path(out_root) / "results"

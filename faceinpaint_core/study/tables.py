@@ -36,7 +36,8 @@ REPORTED, THIS_RUN = "reported in the source", "this run"
 ABSENT, NOT_IMPLEMENTED, NOT_RUN, NOT_COMPUTED = "—", "not implemented", "not run", "not computed"
 
 # reported method name -> our implementation of that very method
-METHOD_MAP = {"CLGN": "clgn", "Ours": "clgn", "facial-style (patent)": "facestyle"}
+METHOD_MAP = {"CLGN": "clgn", "Ours": "clgn", "facial-style (patent)": "facestyle",
+              "edge-guided diffusion": "edge-diffusion"}
 # reported method name -> our stand-in that is NOT the reported network (shown in its own column)
 STAND_INS = {"LG-Net": "lgnet"}
 # reported metric name -> protocol metric name (faceinpaint_core.eval.protocol.METRICS); the sources' SSIM
@@ -194,17 +195,18 @@ def _reported_cell(reported: pd.DataFrame, method: str | None, **where) -> tuple
 def clgn_table(reported: pd.DataFrame, measured: pd.DataFrame, table_prefix: str, mask_type: str,
                bins: tuple[str, ...] = ("1-10", "20-30", "40-50", "average"),
                metrics: tuple[str, ...] = ("l1_percent", "psnr", "ssim_gauss", "ssim_skimage", "fid"),
-               output: str = "composite") -> pd.DataFrame:
+               output: str = "composite", extra: tuple[str, ...] = CLASSICAL) -> pd.DataFrame:
     """CLGN slides table 1 (``table_prefix="table 1"``, regular) or 2 (irregular): tidy rows.
 
     Rows are (metric, hole-ratio bin), columns the methods; reported and this-run blocks. This run's
     cells are the protocol rows of ``mask_type`` scored on ``output`` (CLGN's tables: the composite).
+    ``extra``: our methods shown after the reported ones (the classical floor, the study's other methods).
     """
     rep = reported[reported["source"].str.startswith("000_") & reported["table"].str.startswith(table_prefix)]
     if rep.empty:
         raise ValueError(f"reported_tables.csv has no rows for CLGN {table_prefix!r}")
     rows = []
-    for col in seed_columns(rep):
+    for col in seed_columns(rep, extra):
         for metric in metrics:
             for b in bins:
                 row = f"{METRIC_LABELS[metric]} {BIN_LABELS.get(b, b)}"
@@ -227,9 +229,28 @@ def patent_table(reported: pd.DataFrame, measured: pd.DataFrame, ours: tuple[str
     is the ``mask_type`` average over the study's bins (``bin``), scored on ``output`` — the raw network
     output by default, as the patent scores its generator's output.
     """
-    rep = reported[reported["source"].str.startswith("001_")]
+    return methods_table(reported, measured, "001_", ours, mask_type, bin, metrics, output)
+
+
+def edge_diffusion_table(reported: pd.DataFrame, measured: pd.DataFrame, ours: tuple[str, ...] = (),
+                         mask_type: str = "irregular", bin: str = "average",
+                         metrics: tuple[str, ...] = ("ssim_gauss", "ssim_skimage", "psnr"),
+                         output: str = "composite") -> pd.DataFrame:
+    """Source 002's table 1 (SSIM / PSNR against PIC and RFR): rows methods, columns metrics.
+
+    The source states no mask ratio (see :func:`edge_diffusion_caption`); this run's cell is the
+    ``mask_type`` average over the study's bins. The edge-guided sampler pastes the known pixels back at
+    every step, so its raw output and composite agree outside the hole; the composite is shown.
+    """
+    return methods_table(reported, measured, "002_", ours, mask_type, bin, metrics, output)
+
+
+def methods_table(reported: pd.DataFrame, measured: pd.DataFrame, source_prefix: str, ours: tuple[str, ...],
+                  mask_type: str, bin: str, metrics: tuple[str, ...], output: str) -> pd.DataFrame:
+    """A source's one-row-per-method table: its reported methods (source order), then ``ours``."""
+    rep = reported[reported["source"].str.startswith(source_prefix)]
     if rep.empty:
-        raise ValueError("reported_tables.csv has no rows for the patent (source 001_*)")
+        raise ValueError(f"reported_tables.csv has no rows for source {source_prefix}*")
     methods = [Column(f"{m} ({METHOD_MAP[m]})" if m in METHOD_MAP else m, m, METHOD_MAP.get(m))
                for m in dict.fromkeys(rep["method"])]
     taken = {c.ours for c in methods}
@@ -408,6 +429,20 @@ def patent_caption(mask_kind: str, bins, run: RunInfo) -> str:
             + run.caption(mask_kind, bins, "raw"))
 
 
+EDGE_DIFFUSION_REPORTED = (
+    "Reported: source 002 (edge-guided diffusion face inpainting), table 1: Helen (2,330 faces) and CelebA-HQ; "
+    "'large irregular' masks whose set, hole ratios and resolution are not stated, nor the number of test "
+    "images, nor whether known pixels are pasted back; PSNR by its eq. (6) and SSIM (window not stated). "
+    "PIC and RFR are the source's numbers; this study has not implemented them (baselines issue).")
+
+
+def edge_diffusion_caption(mask_kind: str, bins, run: RunInfo) -> str:
+    """Caption of source 002's table 1: what the source used, then what this run used (composite)."""
+    return ("Source 002 table 1: SSIM and PSNR. " + EDGE_DIFFUSION_REPORTED + " The source gives no mask ratio, "
+            "so this run's cells are the average over its bins of the mask set named here. "
+            + run.caption(mask_kind, bins, "composite"))
+
+
 def ablation_caption(mask_kind: str, bin: str, steps: int, train_profile: str, run: RunInfo) -> str:
     """Caption of the CLGN ablation table."""
     return (f"CLGN ablations, each variant trained for {steps} steps (training profile `{train_profile}`). "
@@ -457,6 +492,32 @@ def ablation_table(reported: pd.DataFrame, measured: pd.DataFrame,
             rows.append(dict(block=THIS_RUN, **common, **_this_run_cell(
                 sub, col, mask_type=mask_type, bin=bin, output=output, metric=metric)))
     return _order(pd.DataFrame(rows))
+
+
+def variants_table(measured: pd.DataFrame, method: str, labels: list[str],
+                   metrics: tuple[str, ...] = ("psnr", "ssim_gauss", "ssim_skimage", "l1_percent"),
+                   mask_type: str = "irregular", bin: str = "20-30", output: str = "composite") -> pd.DataFrame:
+    """Ablations a source reports no numbers for: rows = ``labels`` (variants, in order), columns = metrics,
+    a this-run block only; ``measured`` has a ``variant`` column (variants not run read ``not run``)."""
+    if "variant" not in measured:
+        measured = pd.DataFrame(columns=["variant", "method", "result_file"])
+    rows = []
+    for label in labels:
+        sub = measured[measured["variant"] == label] if "variant" in measured else measured.iloc[:0]
+        col = Column(label, None, method)
+        for metric in metrics:
+            common = dict(row=label, col=METRIC_LABELS[metric], metric=metric, bin=bin, mask_type=mask_type,
+                          reported_method="", method=method)
+            rows.append(dict(block=THIS_RUN, **common, **_this_run_cell(
+                sub, col, mask_type=mask_type, bin=bin, output=output, metric=metric)))
+    return _order(pd.DataFrame(rows))
+
+
+def variants_caption(title: str, mask_kind: str, bin: str, sets: dict, train_profile: str, run: RunInfo) -> str:
+    """Caption of a this-run-only ablation table: what varied, how long each variant trained, the protocol."""
+    length = ", ".join(f"{k}={v}" for k, v in sets.items()) or "the training profile's length"
+    return (f"{title}; each variant trained with {length} (training profile `{train_profile}`). The source "
+            "reports no ablation numbers. " + run.caption(mask_kind, (bin,), "composite"))
 
 
 def parser_miou_frame(result: dict) -> pd.DataFrame:
