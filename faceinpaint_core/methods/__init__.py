@@ -9,6 +9,7 @@ METHODS: dict[str, str] = {
     "lgnet": "faceinpaint_core.methods.clgn:LGNetMethod",
     "facestyle": "faceinpaint_core.methods.facestyle:FaceStyleMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",
+    "identity": "faceinpaint_core.methods.identity:IdentityMethod",
 }
 
 
