@@ -91,7 +91,8 @@ def check_verify_args(a) -> None:
 def _config(a):
     from .eval.verification import VerifyConfig, checkpoint_split
 
-    seed, held = (checkpoint_split(a.checkpoint) if a.checkpoint else (0, 0.2))
+    split = checkpoint_split(a.checkpoint) if a.checkpoint else {"seed": 0, "held_out_fraction": 0.2}
+    seed, held = split["seed"], split["held_out_fraction"]
     seed = seed if a.seed is None else a.seed
     held = held if a.held_out is None else a.held_out
     return replace(VerifyConfig(), size=a.size, n_folds=a.folds, pairs_per_fold=a.pairs_per_fold, seed=seed,

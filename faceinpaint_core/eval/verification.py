@@ -181,6 +181,7 @@ def verify(pairs: pd.DataFrame, images: dict[str, torch.Tensor], embedder, occlu
     gallery, probes = sorted(set(pairs["file_a"])), sorted(set(pairs["file_b"]))
     g = embedder.embed(torch.stack([images[f] for f in gallery]))
     clean = torch.stack([images[f] for f in probes])
+    fallback0 = getattr(occlusion, "n_landmark_fallback", 0)
     probe, masks = probe_images(probes, images, occlusion, restorer)
     p = embedder.embed(probe, reference=clean if masks is not None else None)
     gi, pi = {f: k for k, f in enumerate(gallery)}, {f: k for k, f in enumerate(probes)}
@@ -195,7 +196,8 @@ def verify(pairs: pd.DataFrame, images: dict[str, torch.Tensor], embedder, occlu
            "n_same": int(pairs["same"].sum()), "n_diff": int((pairs["same"] == 0).sum()),
            "n_folds": int(pairs["fold"].nunique()), "n_images": len(gallery) + len(probes),
            "n_detect_fail": int((~g.found).sum() + (~p.found).sum()),
-           "hole_ratio": float(masks.mean()) if masks is not None else 0.0}
+           "hole_ratio": float(masks.mean()) if masks is not None else 0.0,
+           "n_landmark_fallback": getattr(occlusion, "n_landmark_fallback", 0) - fallback0}
     return row, scores
 
 
@@ -275,15 +277,16 @@ def pair_images(pairs: pd.DataFrame, faces) -> dict[str, torch.Tensor]:
     return {f: faces.item_of_file(f)["image"] for f in files}
 
 
-def checkpoint_split(checkpoint) -> tuple[int, float]:
-    """``(seed, held_out_fraction)`` of the identity split an ``identity`` checkpoint was trained on."""
+def checkpoint_split(checkpoint) -> dict:
+    """``{"seed", "held_out_fraction", "dataset"}`` of the identity split an ``identity`` checkpoint was trained on."""
     from ..train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint, mmap=True)
     cfg = ckpt.get("config", {})
     if ckpt.get("method") != "identity" or "held_out_fraction" not in cfg:
         raise ValueError(f"{checkpoint}: not a checkpoint of the identity network (method {ckpt.get('method')!r})")
-    return int(cfg["train"]["seed"]), float(cfg["held_out_fraction"])
+    return {"seed": int(cfg["train"]["seed"]), "held_out_fraction": float(cfg["held_out_fraction"]),
+            "dataset": str(cfg["train"]["dataset"])}
 
 
 def held_out_pairs(dataset: str, cfg: VerifyConfig, data_root=None, pairs_root="results/cache/pairs"):

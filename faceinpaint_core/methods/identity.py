@@ -67,7 +67,7 @@ _FAST = {"train.num_workers": 0, "train.pin_memory": False, "train.perceptual_we
 PROFILES: dict[str, dict] = {
     "tiny": {**_FAST, "train.size": 32, "train.batch_size": 8, "train.steps": 4, "train.dataset": "synthetic",
              "train.ckpt_every": 4, "train.log_every": 1, "train.sample_every": 4, "widths": (8, 16, 32),
-             "blocks": (1, 1, 1), "scale": 16.0, "margin": 0.2},
+             "blocks": (1, 1, 1), "scale": 16.0, "margin": 0.2, "held_out_fraction": 0.5},
     "smoke": {**_FAST, "train.size": 64, "train.batch_size": 64, "train.steps": 300, "train.dataset": "celeba",
               "train.ckpt_every": 300, "train.log_every": 20, "train.sample_every": 300, "train.lr_g": 2e-3,
               "widths": (16, 32, 64, 128), "blocks": (1, 1, 1, 1), "stem_stride": 2, "scale": 32.0,
