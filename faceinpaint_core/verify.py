@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from .utils.cliargs import device, existing_file, int_at_least
 # here so that building the CLI parser imports no torch
 OCCLUSION_CHOICES = ("none", "eyes", "nose", "mouth", "irregular", "rect")
 EMBEDDER_CHOICES = ("dlib", "identity", "arcface")
-log = logging.getLogger(__name__)
 
 
 def fraction(text: str) -> float:

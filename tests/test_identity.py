@@ -3,8 +3,6 @@ dlib embedder (cache, misses), LMD, alignment and paste-back, ArcFace loss and w
 ``faceinpaint verify`` and ``inpaint --align``. Synthetic data only (no ../shared)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -333,6 +331,26 @@ def test_tiny_identity_training_run(identity_run):
     emb = make_embedder("identity", identity_run / "checkpoints" / "final.pt")
     e = emb.embed(torch.stack([train[i]["image"] for i in range(3)]))
     assert e.vectors.shape == (3, 128) and np.allclose(np.linalg.norm(e.vectors, axis=1), 1.0)
+
+
+@pytest.mark.slow
+def test_identity_training_with_dlib_distillation(tmp_path):
+    pytest.importorskip("dlib")
+    from faceinpaint_core.train.trainer import train_main
+
+    run = train_main("identity", "tiny", out=str(tmp_path / "runs"),
+                     sets={"train.steps": 1, "train.batch_size": 3, "distill_weight": 1.0,
+                           "distill_cache": str(tmp_path / "cache")})
+    log = pd.read_csv(run / "log.csv")
+    assert (log["G/distill"] > 0).all() and "G/teacher_detected" in log
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 3  # the teacher's descriptors were cached
+
+
+def test_describe_builds_the_identity_network_without_data():
+    from faceinpaint_core.train.describe import describe
+
+    info = describe("identity", 32, profile="tiny", show=False)
+    assert set(info["params"]) == {"G"} and info["g_forward_flops"] > 0
 
 
 def test_identity_method_is_not_an_inpainter_nor_protocol_evaluated(identity_run):

@@ -47,7 +47,7 @@ class VerifyConfig:
 VERIFY_PROFILES: dict[str, VerifyConfig] = {
     "tiny": VerifyConfig(size=32, n_folds=3, pairs_per_fold=4, occlusions=("eyes", "irregular"),
                          n_method_faces=4, held_out_fraction=0.5),
-    "smoke": VerifyConfig(size=96, n_folds=10, pairs_per_fold=12, n_method_faces=12),
+    "smoke": VerifyConfig(size=96, n_folds=10, pairs_per_fold=8, n_method_faces=8),
     "full": VerifyConfig(size=112, n_folds=10, pairs_per_fold=100, n_method_faces=500),
 }
 

@@ -148,9 +148,11 @@ class IdentityResNet(nn.Module):
         if len(blocks) != len(widths):
             raise ValueError(f"IdentityResNet: {len(widths)} widths but {len(blocks)} block counts")
         self.input_size = int(input_size)
-        side = self.input_size // stem_stride // 2 ** len(widths)
-        if side < 1:
+        if self.input_size < 2 ** len(widths):
             raise ValueError(f"IdentityResNet: input_size {input_size} too small for {len(widths)} stages")
+        side = -(-self.input_size // stem_stride)
+        for _ in widths:  # a 3x3 stride-2 convolution with padding 1 gives ceil(n / 2)
+            side = -(-side // 2)
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, stem_stride, 1, bias=False), nn.BatchNorm2d(widths[0]),
                                   nn.PReLU(widths[0]))
         chans = (widths[0], *widths)

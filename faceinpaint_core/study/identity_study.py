@@ -47,14 +47,30 @@ def verification_grid(pairs: pd.DataFrame, images: dict, embedders: dict, occ: d
 
 def restored_verification(pairs: pd.DataFrame, images: dict, embedder, occlusion: ProbeOcclusion,
                           predictors: list, cfg: VerifyConfig, pairs_sha256: str) -> tuple[pd.DataFrame, dict]:
-    """Verification with occluded probes restored by each predictor (TSGAN's measure of de-occlusion)."""
+    """Verification with occluded probes restored by each predictor (TSGAN's measure of de-occlusion).
+
+    A parsing-conditioned method without a face parser is not run (the pair faces have no parsing labels):
+    its row says so in ``note``.
+    """
     rows, scores = [], {}
     for pred in predictors:
+        if _lacks_parsing(pred):
+            rows.append({"embedder": embedder.name, "occlusion": occlusion.kind, "restoration": pred.name,
+                         "note": "not run: needs parsing maps, which these faces lack, and has no face parser "
+                                 "configured (parser_checkpoint)"})
+            continue
         restorer = Restorer(pred, getattr(pred, "size", cfg.size), cfg.restore_align)
         row, sc = verify(pairs, images, embedder, occlusion, restorer)
         rows.append({**row, "n_aligned": restorer.n_aligned, "n_unaligned": restorer.n_unaligned})
         scores[(embedder.name, occlusion.kind, pred.name)] = sc
     return _table(rows, pairs_sha256), scores
+
+
+def _lacks_parsing(pred) -> bool:
+    """A parsing-conditioned predictor with neither a loaded nor a configured face parser."""
+    method = getattr(pred, "method", None)
+    has_parser = getattr(pred, "parser_sha256", None) or getattr(getattr(method, "cfg", None), "parser_checkpoint", "")
+    return bool(getattr(pred, "needs_parsing", False)) and not has_parser
 
 
 def _table(rows: list[dict], pairs_sha256: str) -> pd.DataFrame:
