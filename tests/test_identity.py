@@ -353,6 +353,20 @@ def test_describe_builds_the_identity_network_without_data():
     assert set(info["params"]) == {"G"} and info["g_forward_flops"] > 0
 
 
+def test_identity_preserving_loss_with_the_trained_recogniser(identity_run):
+    from faceinpaint_core.losses.identity import identity_preserving_loss, load_recogniser
+
+    net = load_recogniser(identity_run / "checkpoints" / "final.pt")
+    target = torch.rand(2, 3, 32, 32)
+    pred = target.flip(-1).clone().requires_grad_(True)
+    assert float(identity_preserving_loss(net, target, target)) == pytest.approx(0.0, abs=1e-5)
+    loss = identity_preserving_loss(net, pred, target)
+    loss.backward()
+    assert float(loss.detach()) > 0 and pred.grad is not None and pred.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="distance"):
+        identity_preserving_loss(net, pred, target, distance="l2")
+
+
 def test_identity_method_is_not_an_inpainter_nor_protocol_evaluated(identity_run):
     from faceinpaint_core.study.workflow import protocol_methods
     from faceinpaint_core.train.checkpoint import load_for_inference
