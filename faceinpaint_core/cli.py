@@ -1,4 +1,4 @@
-"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, study, weights.
+"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, verify, study, weights.
 
 Bad input gets one line naming the option and what is allowed, and exit code 2, before any work starts.
 """
@@ -73,8 +73,15 @@ def cmd_inpaint(a) -> int:
     from .inpaint import inpaint_main
 
     inpaint_main(a.method, a.image, a.mask, a.out, checkpoint=a.checkpoint, parser_checkpoint=a.parser_checkpoint,
-                 size=a.size, mask_polarity=a.mask_polarity, steps=a.steps)
+                 size=a.size, mask_polarity=a.mask_polarity, steps=a.steps, align=a.align,
+                 detector=a.detector)
     return 0
+
+
+def cmd_verify(a) -> int:
+    from .verify import run_verify
+
+    return run_verify(a)
 
 
 def cmd_study(a) -> int:
@@ -198,6 +205,23 @@ def _add_inpaint(sub) -> None:
                         "sample_steps; other methods reject it)")
     i.add_argument("--mask-polarity", default="white-hole", choices=("white-hole", "black-hole"),
                    help="white-hole: 255 = hole (NVIDIA style); black-hole: 0 = hole (QD-IMD style)")
+    i.add_argument("--align", action="store_true",
+                   help="also inpaint each detected face aligned to the models' canonical crop and paste it back "
+                        "into the hole (photos with one or several faces)")
+    i.add_argument("--detector", default="dlib", choices=("dlib", "mtcnn"),
+                   help="face detector for --align (mtcnn needs facenet-pytorch)")
+
+
+def _add_verify(sub) -> None:
+    from .verify import add_verify_arguments
+
+    v = _sub(sub, "verify", "face verification (LFW protocol: 10-fold ACC, ROC AUC, TAR@FAR) on clean, occluded "
+             "or restored faces", cmd_verify,
+             "--dataset celeba pairs the held-out identities (frozen under --pairs-dir, sha256 in the manifest); "
+             "--pairs takes a frozen pairs.csv (or its folder) or LFW's pairs.txt with --images <lfw folder>. "
+             "The gallery face of each pair stays clean; --occlude hides part of the probe face and --method "
+             "restores it before embedding.")
+    add_verify_arguments(v)
 
 
 def _add_study(sub) -> None:
@@ -227,7 +251,8 @@ def _add_weights(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_study, _add_weights):
+    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_verify, _add_study,
+                _add_weights):
         add(sub)
     return p
 
@@ -239,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except (ValueError, FileNotFoundError, WeightsFetchError) as err:
+    except (ValueError, FileNotFoundError, ImportError, WeightsFetchError) as err:
         return print_error(args.command, err)
 
 

@@ -4,6 +4,10 @@ The image is resized to the model's square working size, inpainted there, and th
 resized back and pasted into the hole only, so the known pixels keep the input's full resolution.
 A facial-style model needs a parsing map; a user's photo has none, so ``--parser-checkpoint`` (or the
 model's own ``parser_checkpoint``) supplies a face parser that predicts it.
+
+With ``--align`` (:func:`inpaint_aligned`) each detected face is also aligned to the canonical crop the
+models were trained on (:mod:`faceinpaint_core.data.face_alignment`), inpainted there and pasted back
+into the hole with a feathered edge; hole pixels outside every face keep the whole-image result.
 """
 from __future__ import annotations
 
@@ -82,6 +86,48 @@ def paste_back(image: torch.Tensor, mask: torch.Tensor, pred: torch.Tensor) -> t
     return image * (1 - mask) + up * mask
 
 
+def inpaint_tensor(predictor, image: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor:
+    """Inpaint at the model's ``size`` and paste into the hole at the input's resolution.
+
+    Args: image ``(1, 3, H, W)`` in [0, 1], mask ``(1, 1, H, W)`` 1 = hole; ``predictor(image, mask)`` returns
+    the raw prediction. Returns ``(1, 3, H, W)``; known pixels unchanged.
+    """
+    small_img, small_msk = to_model_size(image, mask, size)
+    pred = predictor(small_img, small_msk).float().cpu()
+    return paste_back(image, mask, pred)
+
+
+def inpaint_aligned(predictor, image: torch.Tensor, mask: torch.Tensor, size: int, finder=None, faces=None,
+                    feather: float | None = None) -> tuple[torch.Tensor, int]:
+    """:func:`inpaint_tensor`, then every face re-inpainted in its canonical aligned crop and pasted back.
+
+    Args:
+        finder: a face finder (:func:`faceinpaint_core.data.face_alignment.make_face_finder`), used when
+            ``faces`` is None (detection on the broken image).
+        faces: already detected faces (e.g. on a clean reference).
+        feather: paste-back ramp as a share of the crop side (None: the module default).
+    Returns: ``(result (1, 3, H, W), number of faces pasted)``; pixels outside the hole are unchanged.
+    """
+    from .data.face_alignment import DEFAULT_FEATHER, align_face, paste_face
+
+    base = inpaint_tensor(predictor, image, mask, size)
+    img = image[0].permute(1, 2, 0).numpy().astype(np.float32)
+    hole = mask[0, 0].numpy().astype(np.float32)
+    if faces is None:
+        faces = finder.find((np.clip(img * (1 - hole[..., None]), 0, 1) * 255 + 0.5).astype(np.uint8))
+    out = base[0].permute(1, 2, 0).numpy().astype(np.float32)
+    for face in faces:
+        crop, matrix = align_face(img, face.points, size)
+        crop_hole, _ = align_face(hole, face.points, size)
+        m = torch.from_numpy((crop_hole > 0.01).astype(np.float32))[None, None]
+        c = torch.from_numpy(crop).permute(2, 0, 1)[None]
+        pred = predictor(c * (1 - m), m).float().cpu()
+        filled = (pred * m + c * (1 - m))[0].permute(1, 2, 0).numpy()
+        out = paste_face(out, filled, matrix, DEFAULT_FEATHER if feather is None else feather, region=hole)
+    result = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None]
+    return result * mask + image * (1 - mask), len(faces)
+
+
 def load_inpainter(method: str, checkpoint=None, parser_checkpoint=None, device: str = "cpu",
                    steps: int | None = None):
     """``(predictor, size)`` where ``predictor(image, mask)`` returns the raw prediction in [0, 1].
@@ -111,7 +157,8 @@ def load_inpainter(method: str, checkpoint=None, parser_checkpoint=None, device:
 
 
 def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoint=None, size=None,
-                 mask_polarity: str = "white-hole", device: str = "cpu", steps: int | None = None) -> Path:
+                 mask_polarity: str = "white-hole", device: str = "cpu", steps: int | None = None,
+                 align: bool = False, detector: str = "dlib") -> Path:
     """Inpaint ``image`` where ``mask`` marks holes and write ``out`` (atomically) at the input's resolution.
 
     Args:
@@ -120,6 +167,8 @@ def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoi
         parser_checkpoint: face parser for methods that need a parsing map (facestyle) on unlabelled photos.
         size: model working size (default: the checkpoint's training size; 256 for training-free ones).
         mask_polarity: ``white-hole`` (255 = hole, NVIDIA style) or ``black-hole`` (0 = hole, QD-IMD style).
+        align: also inpaint each detected face in its canonical aligned crop (:func:`inpaint_aligned`).
+        detector: face detector for ``align``: ``dlib`` or ``mtcnn`` (facenet-pytorch).
     Returns: the output path.
     """
     img = read_image(image)
@@ -128,11 +177,20 @@ def inpaint_main(method: str, image, mask, out, checkpoint=None, parser_checkpoi
         raise ValueError(f"{mask}: mask is {msk.shape[-1]}x{msk.shape[-2]} but image {image} is "
                          f"{img.shape[-1]}x{img.shape[-2]} (width x height); they must match")
     check_hole_fraction(msk, mask, mask_polarity)
+    finder = None
+    if align:
+        from .data.face_alignment import make_face_finder
+
+        finder = make_face_finder(detector)  # a missing detector package fails before the model loads
     predictor, model_size = load_inpainter(method, checkpoint, parser_checkpoint, device, steps)
     s = int(size or model_size or 256)
-    small_img, small_msk = to_model_size(img, msk, s)
-    pred = predictor(small_img.to(device), small_msk.to(device)).float().cpu()
-    result = paste_back(img, msk, pred)
+    run = lambda x, m: predictor(x.to(device), m.to(device))  # noqa: E731
+    if align:
+        result, n_faces = inpaint_aligned(run, img, msk, s, finder)
+        if n_faces == 0:
+            log.warning("%s: --align found no face; the output is the whole-image result", image)
+    else:
+        result = inpaint_tensor(run, img, msk, s)
     out = Path(out)
     atomic_write_bytes(out, encode_image(result, out.suffix))
     log.info("wrote %s (%dx%d, method %s, model size %d)", out, img.shape[-1], img.shape[-2], method, s)

@@ -10,6 +10,7 @@ METHODS: dict[str, str] = {
     "facestyle": "faceinpaint_core.methods.facestyle:FaceStyleMethod",
     "edge-diffusion": "faceinpaint_core.methods.edge_diffusion:EdgeDiffusionMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",
+    "identity": "faceinpaint_core.methods.identity:IdentityMethod",
 }
 
 

@@ -26,6 +26,16 @@ Networks, by use:
   trainer once before the first step (missing weights fail before training starts) or lazily by
   the loss functions.
 
+Data (class-level, so the trainer opens the data before any network or run folder exists):
+
+* :meth:`InpaintMethod.training_faces` — the training faces and the config completed from them
+  (default: the ``train`` split of ``cfg.train.dataset``; the identity network returns identity-labelled
+  faces of the training identities and sets its class count);
+* :attr:`InpaintMethod.batch_keys` — the item keys moved to the device into ``batch`` (default
+  ``image``, ``mask``, ``parsing``; a method adds its own labels, e.g. ``label``);
+* :attr:`InpaintMethod.study_dataset` — a dataset the study trains the method on instead of the study's
+  own when real data is used (e.g. CelebA for its identity labels); None = the study's dataset.
+
 Optional hooks the trainer looks for: ``after_discriminator_step(nets)`` (e.g. WGAN weight clipping)
 and the class attribute ``ddp_find_unused_parameters = True`` for networks with branches that a step
 may skip (passed to DistributedDataParallel).
@@ -49,9 +59,25 @@ class InpaintMethod(ABC):
     config_cls: ClassVar[type]
     PROFILES: ClassVar[dict[str, dict[str, Any]]] = {"full": {}}
     needs_parsing: ClassVar[bool] = False
+    batch_keys: ClassVar[tuple[str, ...]] = ("image", "mask", "parsing")
+    study_dataset: ClassVar[str | None] = None
 
     def __init__(self, cfg):
         self.cfg = cfg
+
+    # -- data -------------------------------------------------------------------------------
+    @classmethod
+    def training_faces(cls, cfg, data_root=None):
+        """``(faces, cfg)``: the training face dataset and ``cfg`` completed from it (default: unchanged).
+
+        Default: the ``train`` split of ``cfg.train.dataset`` at ``cfg.train.size`` (with parsing labels when
+        :attr:`needs_parsing`)."""
+        from ..data import open_dataset
+
+        tc = cfg.train
+        faces = open_dataset(tc.dataset, size=tc.size, split="train", data_root=data_root,
+                             with_parsing=cls.needs_parsing, seed=tc.seed)
+        return faces, cfg
 
     # -- networks ---------------------------------------------------------------------------
     @abstractmethod

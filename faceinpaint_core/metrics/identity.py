@@ -19,11 +19,13 @@ import torch.nn.functional as F
 from .pixel import _check_pair
 
 MODEL_FILES = {"shape5": "shape_predictor_5_face_landmarks.dat",
+               "shape68": "shape_predictor_68_face_landmarks.dat",
                "resnet": "dlib_face_recognition_resnet_model_v1.dat"}
 BOX_MODES = ("each", "target")
 
 
-def _import_dlib():
+def import_dlib():
+    """The ``dlib`` module, or an ``ImportError`` saying which packages to install."""
     try:
         import dlib
     except ImportError as e:
@@ -72,7 +74,7 @@ class IdentityMetric:
     def __init__(self, min_size: int = 160, upsample_times: int = 1, box_from: str = "each"):
         if box_from not in BOX_MODES:
             raise ValueError(f"box_from={box_from!r} unknown; use one of {BOX_MODES}")
-        dlib = _import_dlib()
+        dlib = import_dlib()
         self.min_size, self.upsample_times, self.box_from = int(min_size), int(upsample_times), box_from
         self.detector = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(str(face_model_path("shape5")))

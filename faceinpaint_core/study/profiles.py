@@ -14,6 +14,7 @@ STUDY_METHODS: dict[str, str] = {
     "parser": "03_train_parser",
     "facestyle": "03_train_facestyle",
     "edge-diffusion": "04_train_edge_diffusion",
+    "identity": "05_identity",
 }
 TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
@@ -63,14 +64,23 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
     synthetic = params["dataset"] == "synthetic" or data_root is None
     if synthetic:
         params["dataset"] = "synthetic"
-    # per-method --set overrides; the dataset always follows the study's choice
-    params["train_sets"] = {m: {**params["train_sets"].get(m, {}), "train.dataset": params["dataset"]}
+    # per-method --set overrides; the dataset follows the study's choice, except a method's own
+    # `study_dataset` (e.g. CelebA's identity labels) on real data
+    params["train_sets"] = {m: {**params["train_sets"].get(m, {}),
+                                "train.dataset": params["dataset"] if synthetic else _study_dataset(m, params["dataset"])}
                             for m in TRAINED_METHODS}
     params["irregular_kind"] = irregular_mask_kind(None if synthetic else data_root)
     params["mask_kinds"] = [params["irregular_kind"] if k == "irregular" else k for k in params["mask_kinds"]]
     params.update(profile=profile, data_root=str(data_root) if data_root else "", synthetic=synthetic,
                   out_root=str(out_root), method="")
     return params
+
+
+def _study_dataset(method: str, default: str) -> str:
+    """The dataset the study trains ``method`` on with real data: its ``study_dataset``, else ``default``."""
+    from ..methods import get_method_class
+
+    return getattr(get_method_class(method), "study_dataset", None) or default
 
 
 def irregular_mask_kind(data_root) -> str:

@@ -43,6 +43,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_")),
     ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
+    ("Face identity",
+     "Verification of held-out CelebA identities (LFW protocol: 10 identity-disjoint folds) by dlib and the study's "
+     "identity network, clean and with the probe occluded; then occluded probes restored by each inpainting method, "
+     "and each method's identity distance and landmark distance to the ground truth.",
+     ("identity_verification", "identity_restored", "identity_preservation"), ("05_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),

@@ -102,10 +102,12 @@ def make_loader(samples: MaskedSamples, sampler: StepBatchSampler, num_workers: 
                       prefetch_factor=4 if num_workers > 0 else None)
 
 
-def to_device(batch: dict, device, channels_last: bool = False) -> dict[str, torch.Tensor]:
-    """The method's batch: ``image``, ``mask`` (and ``parsing``) tensors on ``device``; other keys dropped."""
+def to_device(batch: dict, device, channels_last: bool = False,
+              keys: tuple[str, ...] = ("image", "mask", "parsing")) -> dict[str, torch.Tensor]:
+    """The method's batch: the ``keys`` present (the method's ``batch_keys``) as tensors on ``device``;
+    other keys dropped."""
     out = {}
-    for key in ("image", "mask", "parsing"):
+    for key in keys:
         if key in batch:
             t = batch[key].to(device, non_blocking=True)
             out[key] = t.contiguous(memory_format=torch.channels_last) if channels_last and t.dim() == 4 else t

@@ -245,7 +245,7 @@ class Trainer:
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.dist.is_main, dynamic_ncols=True,
                    desc=f"{self.method.name}")
         for batch in loader:
-            terms = self.train_step(self.step, tdata.to_device(batch, self.device, self.channels_last))
+            terms = self.train_step(self.step, self._to_device(batch))
             self.step += 1
             for k, v in terms.items():
                 acc.setdefault(k, []).append(v.float())
@@ -279,7 +279,11 @@ class Trainer:
         from torch.utils.data import default_collate
 
         keys = sampler.batch_of(0)[:8]
-        return tdata.to_device(default_collate([self.samples[k] for k in keys]), self.device, self.channels_last)
+        return self._to_device(default_collate([self.samples[k] for k in keys]))
+
+    def _to_device(self, batch: dict) -> dict[str, torch.Tensor]:
+        keys = tuple(getattr(self.method, "batch_keys", ("image", "mask", "parsing")))
+        return tdata.to_device(batch, self.device, self.channels_last, keys)
 
     @torch.no_grad()
     def _samples(self, batch, runlog: RunLog) -> None:
@@ -369,17 +373,14 @@ def train_main(method: str, profile: str, data_root=None, out="runs", resume: bo
 
     Works single-process or under torchrun (rank 0 picks the folder and writes every file).
     """
-    from ..data import open_dataset
-
     cls = resolve_method_class(method)
     cfg = resolve(cls.config_cls, cls.PROFILES, profile, sets)
     dist = init_distributed()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     try:
-        tc = cfg.train
         # the data is opened before a run folder exists: a bad dataset name or folder leaves nothing behind
-        faces = open_dataset(tc.dataset, size=tc.size, split="train", data_root=data_root,
-                             with_parsing=cls.needs_parsing, seed=tc.seed)
+        faces, cfg = cls.training_faces(cfg, data_root)
+        tc = cfg.train
         choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
         run_dir, ckpt = broadcast_object(choice, dist)
         trainer = Trainer(cls(cfg), run_dir, faces, tdata.make_mask_sampler(tc, data_root), dist, profile)
