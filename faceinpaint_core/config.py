@@ -35,8 +35,8 @@ class TrainConfig:
             raise ValueError(f"train.lr_schedule must be one of constant, linear_decay, cosine, "
                              f"got {self.lr_schedule!r}")
         if self.lr_decay_start is not None and not 0 <= self.lr_decay_start <= self.steps:
-            raise ValueError(f"train.lr_decay_start must be in [0, train.steps={self.steps}] or None, "
-                             f"got {self.lr_decay_start!r}")
+            raise ValueError(f"train.lr_decay_start={self.lr_decay_start!r}: must be in [0, train.steps={self.steps}] "
+                             f"or None")
 
     size: int = 256                 # working resolution (square)
     batch_size: int = 8

@@ -95,6 +95,7 @@ class IdentityMethod(InpaintMethod):
     PROFILES = PROFILES
     batch_keys = ("image", "mask", "label")
     study_dataset = "celeba"       # the study's faces with identity labels
+    uses_study_checkpoints = True  # notebook 05 restores occluded probes with the study's inpainting methods
 
     @classmethod
     def training_faces(cls, cfg, data_root=None):

@@ -104,11 +104,28 @@ def resources(profile: str, kind: str) -> dict:
     return dict(table.get(kind, table.get("default", {})))
 
 
-def params_key(profile: str, data_root: str | None) -> str:
-    """The profile's parameters as canonical JSON: a job reruns when they change (Snakemake ``params``)."""
+def params_key(profile: str, data_root: str | None, method: str | None = None) -> str:
+    """The profile's parameters as canonical JSON: a job reruns when they change (Snakemake ``params``).
+
+    With ``method``, the per-method entries (``train_sets``, ``ablation_sets``) are reduced to that method's,
+    so registering another method does not rerun this one's jobs.
+    """
     params = study_parameters(profile, data_root, "")
     params.pop("out_root")
+    if method is not None:
+        for key in ("train_sets", "ablation_sets"):
+            params[key] = {method: params.get(key, {}).get(method, {})}
     return json.dumps(params, sort_keys=True)
+
+
+def checkpoint_inputs(method: str) -> list[str]:
+    """Checkpoint records a method's training job reads: those of every protocol-evaluated method when the
+    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), else none."""
+    from ..methods import get_method_class
+
+    if not getattr(get_method_class(method), "uses_study_checkpoints", False):
+        return []
+    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method]
 
 
 def write_fingerprint(out_root: Path, fingerprint: str) -> bool:
