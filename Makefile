@@ -4,6 +4,7 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.faceinpaint-installed
 PROFILE ?= smoke
+JOBS    ?= 2   # workflow jobs at once (each gets cores/JOBS threads)
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 PIP_PIN := pip==26.3
 # requirements.lock: every dependency except the torch stack, exact versions + sha256 hashes (uv pip compile).
@@ -49,10 +50,10 @@ test: setup
 	$(VPY) -m pytest -q -x --durations=10
 
 study: setup
-	$(VENV)/bin/faceinpaint study --profile $(PROFILE)
+	$(VENV)/bin/faceinpaint study --profile $(PROFILE) --jobs $(JOBS)
 
 study-force: setup
-	$(VENV)/bin/faceinpaint study --profile $(PROFILE) --force
+	$(VENV)/bin/faceinpaint study --profile $(PROFILE) --jobs $(JOBS) --force
 
 benchmark: setup
 	$(VPY) benchmarks/bench_metrics.py

@@ -408,3 +408,13 @@ def test_unknown_cluster_profile_and_bad_jobs_are_clear_errors(tmp_path) -> None
         run_study("tiny", out_root=tmp_path, jobs=0)
     with pytest.raises(ValueError, match="--only 77"):
         run_study("tiny", out_root=tmp_path, only=("77",))
+
+
+def test_variants_table_reads_rows_straight_from_csv(tmp_path) -> None:
+    rows = pd.DataFrame([{"method": "m", "variant": "a", "mask_type": "irregular", "bin": "20-30",
+                          "output": "composite", "metric": "psnr", "value": 21.5, "note": "", "quantize": "uint8"}])
+    rows.to_csv(tmp_path / "a.csv", index=False)
+    measured = pd.read_csv(tmp_path / "a.csv", dtype={"bin": str}).assign(result_file="a.csv")
+    table = T.variants_table(measured, "m", ["a", "b"], metrics=("psnr",))
+    shown = dict(zip(table["row"], table["display"]))
+    assert shown == {"a": "21.50", "b": T.NOT_RUN}

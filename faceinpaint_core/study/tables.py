@@ -501,6 +501,8 @@ def variants_table(measured: pd.DataFrame, method: str, labels: list[str],
     a this-run block only; ``measured`` has a ``variant`` column (variants not run read ``not run``)."""
     if "variant" not in measured:
         measured = pd.DataFrame(columns=["variant", "method", "result_file"])
+    if "note" in measured:  # rows read straight from CSV carry NaN for an empty note
+        measured = measured.assign(note=measured["note"].fillna(""))
     rows = []
     for label in labels:
         sub = measured[measured["variant"] == label] if "variant" in measured else measured.iloc[:0]
