@@ -44,3 +44,9 @@ def test_notebook_code_includes_the_notebook_and_its_imports() -> None:
     files = W.notebook_code("20_tables")
     assert files[0].endswith("notebooks/20_tables.ipynb")
     assert "study/tables.py" in _rel(files)
+
+
+@pytest.mark.parametrize("stem", ["00_data", "01_classical_floor", "03_train_parser"])
+def test_upstream_notebooks_do_not_depend_on_the_tables_or_the_report(stem) -> None:
+    files = _rel(W.notebook_code(stem))
+    assert not {"study/tables.py", "study/report.py", "methods/clgn.py"} & files, files

@@ -16,6 +16,7 @@ import pandas as pd
 from ..paths import portable_path
 from ..utils.io import atomic_write_csv, atomic_write_json, atomic_write_text, sha256_file
 from ..utils.provenance import device_name, git_sha, is_dirty, package_versions
+from .frames import datasets_found, mask_sets_frame, write_frame  # noqa: F401
 from .records import final_checkpoint, load_checkpoints, read_checkpoint_records, record_checkpoint  # noqa: F401
 
 CSS = Path(__file__).with_name("report.css")
@@ -55,49 +56,6 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 # -- provenance records written by the notebooks -----------------------------------------------------------
-def mask_sets_frame(mask_sets: dict) -> pd.DataFrame:
-    """One row per frozen mask set: kind, bin, n, size, seed, sha256, hole-ratio min/mean/max."""
-    rows = []
-    for (kind, b), (masks, man) in mask_sets.items():
-        ratios = masks.reshape(len(masks), -1).mean(axis=1)
-        rows.append({"kind": kind, "bin": b, "n": len(masks), "size": masks.shape[-1], "seed": man.get("seed", ""),
-                     "sha256": man["sha256"], "ratio_min": ratios.min(), "ratio_mean": ratios.mean(),
-                     "ratio_max": ratios.max()})
-    return pd.DataFrame(rows)
-
-
-def write_frame(frame: pd.DataFrame, results_dir: str | Path, stem: str, caption: str = "") -> Path:
-    """A plain result table as ``<stem>.csv`` + ``<stem>.md`` (atomic)."""
-    results_dir = Path(results_dir)
-    csv = atomic_write_csv(results_dir / f"{stem}.csv", frame)
-    md = frame.to_markdown(index=False, floatfmt=".4g")
-    atomic_write_text(results_dir / f"{stem}.md", (f"**{caption}**\n\n" if caption else "") + md + "\n")
-    return csv
-
-
-def datasets_found(data_root: str | Path | None, size: int) -> pd.DataFrame:
-    """Which known datasets exist under ``data_root`` (file listing only, nothing decoded).
-
-    Folders are written as ``$FACEINPAINT_DATA/<folder>``: committed results name no one's machine.
-    """
-    from ..data import open_dataset
-    from ..data.datasets import DATASETS
-
-    if not data_root:
-        return pd.DataFrame([{"dataset": "synthetic", "folder": "(procedural)", "images": "unbounded",
-                              "note": "no data root given: the study runs on synthetic faces"}])
-    rows = []
-    for name in (n for n in DATASETS if n != "synthetic"):
-        try:
-            ds = open_dataset(name, size, data_root=data_root)
-            rows.append({"dataset": name, "folder": portable_path(ds.root, data_root), "images": len(ds), "note": ""})
-        except (FileNotFoundError, ValueError) as err:
-            note = str(err).split(";")[0].replace(str(Path(data_root).resolve()), "$FACEINPAINT_DATA")
-            rows.append({"dataset": name, "folder": "", "images": 0, "note": note})
-    return pd.DataFrame(rows)
-
-
-# -- the report ---------------------------------------------------------------------------------------------
 def dirty_results(results_dir: str | Path) -> dict[str, list[str]]:
     """``{result file: [its -dirty git SHAs]}`` for every result CSV with a row made from an uncommitted tree."""
     out = {}
@@ -197,7 +155,7 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
         if heading == "Training":
             parts += [_checkpoints_md(results), ""]
         if heading == "Ablations":
-            from .tables import CLGN_ABLATION_CLAIMS
+            from .labels import CLGN_ABLATION_CLAIMS
             parts += [f"> {CLGN_ABLATION_CLAIMS}", ""]
         for fig in (f for f in all_figs if f.name.startswith(prefixes) and prefixes):
             used.add(fig)

@@ -467,13 +467,7 @@ def _clgn_ablations() -> tuple[tuple[str, dict, str | None], ...]:
 CLGN_ABLATIONS: tuple[tuple[str, dict, str | None], ...] = _clgn_ablations()
 
 # What the slides state about stage stacking and GAM, in words only (no table): quoted, never computed.
-CLGN_ABLATION_CLAIMS = (
-    "Source 000 (CLGN slides, section 07) states without a table: stacking the three stages raises SSIM "
-    "by 0.36 on average (三层网络叠加时结构相似度平均提升0.36); adding the attention module (GAM) raises "
-    "PSNR by 6.23 and lowers the L1 error by 2.15 (添加注意力模块后峰值信噪比提升6.23，L1范数误差减少2.15). "
-    "The loss-ablation table does not say whether each row is that loss alone or all losses but that one, "
-    "nor its masks; this study reads each row as 'that loss alone' (共用 = all five together)."
-)
+from .labels import CLGN_ABLATION_CLAIMS  # noqa: E402,F401  (quoted in the report too)
 
 
 def ablation_table(reported: pd.DataFrame, measured: pd.DataFrame,
@@ -522,16 +516,4 @@ def variants_caption(title: str, mask_kind: str, bin: str, sets: dict, train_pro
             "reports no ablation numbers. " + run.caption(mask_kind, (bin,), "composite"))
 
 
-def parser_miou_frame(result: dict) -> pd.DataFrame:
-    """Rows ``condition (clean | masked), class, iou`` + the means, from ``methods.parser.evaluate_parser``."""
-    rows = []
-    for key, value in result.items():
-        if key.startswith("miou_"):
-            rows.append({"condition": key.rsplit("_", 1)[-1], "class": "mean (mIoU)", "iou": float(value)})
-        elif key.startswith("iou_"):
-            _, cond, name = key.split("_", 2)
-            rows.append({"condition": cond, "class": name, "iou": float(value)})
-    frame = pd.DataFrame(rows)
-    for k in ("split", "size", "n_images", "checkpoint_sha256"):
-        frame[k] = result.get(k, "")
-    return frame.sort_values(["condition"], kind="stable").reset_index(drop=True)
+from .frames import parser_miou_frame  # noqa: E402,F401  (moved: the parser job needs no tables)
