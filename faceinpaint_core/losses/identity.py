@@ -98,8 +98,8 @@ def load_recogniser(path: str | Path, device: str = "cpu") -> torch.nn.Module:
         from ..train.checkpoint import load_for_inference
 
         method, nets = load_for_inference(path, device=device)
-        if method.name != "identity":
-            raise ValueError(f"{path}: a checkpoint of method {method.name!r}, not of the identity network")
+        if not getattr(method, "is_recogniser", False):  # the contract flag, not a method name
+            raise ValueError(f"{path}: a checkpoint of method {method.name!r}, not of a face recogniser")
         return nets["G"]
     return load_arcface_backbone(path, device)
 

@@ -96,6 +96,7 @@ class IdentityMethod(InpaintMethod):
     batch_keys = ("image", "mask", "label")
     study_dataset = "celeba"       # the study's faces with identity labels
     uses_study_checkpoints = True  # notebook 05 restores occluded probes with the study's inpainting methods
+    is_recogniser = True           # its G embeds faces: the identity losses may load it (losses/identity.py)
 
     @classmethod
     def training_faces(cls, cfg, data_root=None):
