@@ -61,6 +61,17 @@ class InpaintMethod(ABC):
     needs_parsing: ClassVar[bool] = False
     batch_keys: ClassVar[tuple[str, ...]] = ("image", "mask", "parsing")
     study_dataset: ClassVar[str | None] = None
+    # -- how tables, figures and apps present the method (nothing outside the method names it) --
+    #: display label in tables and figures (default: the registry name)
+    label: ClassVar[str] = ""
+    #: names the sources' tables give this very method (its reproduced column), e.g. ("DeepFill v2 (gated conv)",)
+    reported_as: ClassVar[tuple[str, ...]] = ()
+    #: reported methods this one stands in for without being their network (shown in a column of its own)
+    stand_in_for: ClassVar[tuple[str, ...]] = ()
+    #: what the method does: "inpaint" (masked face -> filled face), "restore" (degraded -> restored face),
+    #: "frontalize" (occluded profile -> frontal face), "recognise" (face -> embedding), "parse" (face -> regions);
+    #: apps and studies pick their methods by task
+    task: ClassVar[str] = "inpaint"
 
     def __init__(self, cfg):
         self.cfg = cfg

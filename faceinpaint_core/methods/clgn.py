@@ -177,6 +177,8 @@ class CLGNMethod(InpaintMethod):
     """CLGN (coarse–local–global + GAM), seed slides 04/07: networks, forward pass and five losses."""
 
     name = "clgn"
+    label = "CLGN"
+    reported_as = ("CLGN", "Ours")
     config_cls = CLGNConfig
     PROFILES = PROFILES
     ABLATIONS = ABLATIONS
@@ -301,6 +303,9 @@ class LGNetMethod(CLGNMethod):
     """LG-Net (Quan et al., IEEE TIP 2022) baseline = CLGN with ``gam=False`` by default (seed table 1-2)."""
 
     name = "lgnet"
+    label = "CLGN w/o GAM"
+    reported_as = ()
+    stand_in_for = ("LG-Net",)
     config_cls = LGNetConfig
     ABLATIONS = {}
 

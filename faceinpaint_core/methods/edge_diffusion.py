@@ -165,6 +165,8 @@ class EdgeDiffusionMethod(InpaintMethod):
     """Edge generator + completion network (conditional DDPM denoiser), source 002; see the module docstring."""
 
     name = "edge-diffusion"
+    label = "edge-guided diffusion"
+    reported_as = ("edge-guided diffusion",)
     ABLATIONS = ABLATIONS
     config_cls = EdgeDiffusionConfig
     PROFILES = PROFILES

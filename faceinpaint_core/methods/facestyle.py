@@ -123,6 +123,8 @@ class FaceStyleMethod(InpaintMethod):
     """Facial-style GAN: :class:`~faceinpaint_core.nets.facestyle.FaceStyleGenerator` + PatchGAN, eqs (1)-(24)."""
 
     name = "facestyle"
+    label = "facial-style"
+    reported_as = ("facial-style (patent)",)
     config_cls = FaceStyleConfig
     PROFILES = PROFILES
     needs_parsing = True

@@ -90,6 +90,8 @@ class IdentityMethod(InpaintMethod):
     """ArcFace-trained identity network; networks ``G`` (the embedding net) and ``head`` (class centres)."""
 
     name = "identity"
+    label = "identity network"
+    task = "recognise"
     evaluated_by_protocol = False  # a recogniser: scored by verification in notebook 05, not by the protocol
     config_cls = IdentityConfig
     PROFILES = PROFILES

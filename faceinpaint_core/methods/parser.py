@@ -94,6 +94,8 @@ class FaceParserMethod(InpaintMethod):
     """Face parser trained with cross-entropy over background + 8 regions; no discriminator."""
 
     name = "parser"
+    label = "face parser"
+    task = "parse"
     evaluated_by_protocol = False  # scored by mIoU in its notebook, not by the inpainting protocol
     config_cls = FaceParserConfig
     PROFILES = PROFILES

@@ -42,7 +42,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "and time per image grow with the number of sampler steps.",
      ("table_edge_diffusion_1",), ("04_",)),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
-     ("parser_miou",), ("02_", "03_")),
+     ("parser_miou",), ("02_", "03_", "08_")),
     ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
     ("Face identity",
      "Verification of held-out CelebA identities (LFW protocol: 10 identity-disjoint folds) by dlib and the study's "

@@ -35,15 +35,12 @@ REPORTED_CSV = Path(__file__).with_name("reported_tables.csv")
 REPORTED, THIS_RUN = "reported in the source", "this run"
 ABSENT, NOT_IMPLEMENTED, NOT_RUN, NOT_COMPUTED = "—", "not implemented", "not run", "not computed"
 
-# reported method name -> our implementation of that very method
-METHOD_MAP = {"CLGN": "clgn", "Ours": "clgn", "facial-style (patent)": "facestyle",
-              "edge-guided diffusion": "edge-diffusion"}
-# reported method name -> our stand-in that is NOT the reported network (shown in its own column)
-STAND_INS = {"LG-Net": "lgnet"}
 # reported metric name -> protocol metric name (faceinpaint_core.eval.protocol.METRICS); the sources' SSIM
 # (window not stated) is set beside Wang et al.'s Gaussian-window SSIM
 METRIC_MAP = {"L1_percent": "l1_percent", "PSNR": "psnr", "SSIM": "ssim_gauss", "FID": "fid", "LPIPS": "lpips"}
-from .labels import METRIC_LABELS, OUR_LABELS  # noqa: E402  (shared with the figures)
+# reported method name -> our method (METHOD_MAP) or our stand-in (STAND_INS): from the methods' `reported_as` /
+# `stand_in_for` class attributes
+from .labels import METHOD_MAP, METRIC_LABELS, OUR_LABELS, STAND_INS  # noqa: E402  (shared with the figures)
 CLASSICAL = ("telea", "ns", "biharmonic")
 BIN_LABELS = {"1-10": "1-10 %", "20-30": "20-30 %", "40-50": "40-50 %", "average": "average"}
 OUTPUT_LABELS = {"composite": "composite (prediction in the hole, known pixels pasted back)",
@@ -89,7 +86,7 @@ class Column:
 def load_reported(path: str | Path = REPORTED_CSV) -> pd.DataFrame:
     """The documents' numbers, one row per cell, with ``ours`` (mapped method) and ``metric_key`` added."""
     rep = pd.read_csv(path, dtype={"hole_ratio": str})
-    rep["ours"] = rep["method"].map(METHOD_MAP).fillna("")
+    rep["ours"] = rep["method"].map(dict(METHOD_MAP)).fillna("")
     rep["metric_key"] = rep["metric"].map(METRIC_MAP)
     return rep
 
