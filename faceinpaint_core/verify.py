@@ -9,10 +9,9 @@ from pathlib import Path
 from .masks.bins import BINS
 from .utils.cliargs import device, existing_file, int_at_least
 
-# the same tuples as eval.verification.OCCLUSIONS and eval.embedders.EMBEDDER_NAMES (tests check), kept
-# here so that building the CLI parser imports no torch
+# the same tuple as eval.verification.OCCLUSIONS (tests check), kept here so that building the CLI parser
+# imports no torch; embedder names (dlib, arcface and the registered recognisers) are checked after parsing
 OCCLUSION_CHOICES = ("none", "eyes", "nose", "mouth", "irregular", "rect")
-EMBEDDER_CHOICES = ("dlib", "identity", "arcface")
 
 
 def fraction(text: str) -> float:
@@ -35,7 +34,7 @@ def add_verify_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--align", action="store_true", help="with --images: align each face to the canonical crop "
                    "(dlib) instead of a centre crop")
     v.add_argument("--data-root", default=None, help="datasets folder (None: $FACEINPAINT_DATA, else ./data)")
-    v.add_argument("--embedder", default="dlib", choices=EMBEDDER_CHOICES,
+    v.add_argument("--embedder", default="dlib", metavar="NAME",
                    help="dlib = dlib's 128-d descriptor; identity = the project's network (--checkpoint); "
                         "arcface = a pretrained insightface backbone (--identity-weights)")
     v.add_argument("--checkpoint", type=existing_file, default=None, help="identity-network checkpoint "
@@ -80,8 +79,13 @@ def check_verify_args(a) -> None:
         raise ValueError("--method-checkpoint needs --method")
     if a.pairs_per_fold % 2:
         raise ValueError(f"--pairs-per-fold must be even (half same, half different), got {a.pairs_per_fold}")
-    if a.checkpoint and a.embedder != "identity":
-        raise ValueError("--checkpoint is the identity network's: use it with --embedder identity")
+    from .eval.embedders import embedder_names, recognisers
+
+    if a.embedder not in embedder_names():
+        raise ValueError(f"--embedder {a.embedder!r} is unknown; known: {', '.join(embedder_names())}")
+    if a.checkpoint and a.embedder not in recognisers():
+        raise ValueError(f"--checkpoint is a recogniser network's: use it with --embedder "
+                         f"{' or '.join(recognisers()) or '<a registered recogniser>'}")
     if a.identity_weights and a.embedder != "arcface":
         raise ValueError("--identity-weights is a pretrained ArcFace backbone: use it with --embedder arcface")
 

@@ -394,11 +394,13 @@ def test_verify_counts_pairs_and_holes(identity_run, tmp_path):
 
 def test_verify_cli(identity_run, tmp_path, capsys):
     from faceinpaint_core.cli import main
-    from faceinpaint_core.eval.embedders import EMBEDDER_NAMES
+    from faceinpaint_core.eval.embedders import embedder_names, recognisers
     from faceinpaint_core.eval.verification import OCCLUSIONS
-    from faceinpaint_core.verify import EMBEDDER_CHOICES, OCCLUSION_CHOICES
+    from faceinpaint_core.verify import OCCLUSION_CHOICES
 
-    assert OCCLUSION_CHOICES == OCCLUSIONS and EMBEDDER_CHOICES == EMBEDDER_NAMES
+    assert OCCLUSION_CHOICES == OCCLUSIONS
+    # the recogniser embedders are the registry's methods of task "recognise", not a hard-coded list
+    assert "identity" in recognisers() and set(embedder_names()) == {"dlib", "arcface", *recognisers()}
     ckpt = str(identity_run / "checkpoints" / "final.pt")
     base = ["verify", "--dataset", "synthetic", "--embedder", "identity", "--checkpoint", ckpt, "--size", "32",
             "--folds", "3", "--pairs-per-fold", "4", "--pairs-dir", str(tmp_path / "pairs")]

@@ -1,4 +1,5 @@
-"""The embedders verification can use, by name: ``dlib``, ``identity`` (the project's network), ``arcface``.
+"""The embedders verification can use, by name: ``dlib``, ``arcface``, and every registered recogniser method
+(class attribute ``task == "recognise"``, e.g. the project's identity network), named as in the registry.
 
 All follow :class:`faceinpaint_core.metrics.embedders.Embedder`: ``embed(images) -> Embedding`` and
 ``score(a, b)``. The networks see the whole (square, aligned) face resized to their input size and
@@ -13,7 +14,19 @@ import torch
 
 from ..metrics.embedders import DlibEmbedder, Embedder, Embedding
 
-EMBEDDER_NAMES = ("dlib", "identity", "arcface")
+FIXED_EMBEDDERS = ("dlib", "arcface")
+
+
+def recognisers() -> tuple[str, ...]:
+    """Registered methods whose networks embed faces (``task == "recognise"``): each is an embedder of its name."""
+    from ..methods import METHODS, get_method_class
+
+    return tuple(m for m in METHODS if getattr(get_method_class(m), "task", "") == "recognise")
+
+
+def embedder_names() -> tuple[str, ...]:
+    """Every embedder name: dlib, the registered recognisers, arcface."""
+    return ("dlib", *recognisers(), "arcface")
 
 
 class NetworkEmbedder(Embedder):
@@ -47,22 +60,23 @@ def make_embedder(name: str, checkpoint: str | Path | None = None, identity_weig
     """An embedder by name.
 
     Args:
-        name: ``dlib`` | ``identity`` (needs ``checkpoint`` of the ``identity`` method) | ``arcface``
+        name: ``dlib`` | a recogniser method (needs ``checkpoint``, that method's) | ``arcface``
             (needs ``identity_weights``: an insightface arcface_torch ``backbone.pth``).
         cache_dir: dlib's descriptor cache.  on_miss: dlib's policy for missed faces (``fullbox`` | ``drop``).
     """
     from ..utils.io import sha256_file
 
-    if name not in EMBEDDER_NAMES:
-        raise ValueError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDER_NAMES)}")
+    names, network = embedder_names(), name in recognisers()
+    if name not in names:
+        raise ValueError(f"unknown embedder {name!r}; known: {', '.join(names)}")
     if name == "dlib":
         return DlibEmbedder(on_miss=on_miss, cache_dir=cache_dir)
-    path = checkpoint if name == "identity" else identity_weights
+    path = checkpoint if network else identity_weights
     if not path:
-        need = "--checkpoint runs/<identity run>/checkpoints/final.pt" if name == "identity" else \
+        need = f"--checkpoint runs/<{name} run>/checkpoints/final.pt" if network else \
             "--identity-weights <insightface backbone.pth>"
         raise ValueError(f"embedder {name!r} needs {need}")
-    if name == "identity":
+    if network:
         from ..losses.identity import load_recogniser
 
         net = load_recogniser(path, device)

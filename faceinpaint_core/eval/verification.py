@@ -278,13 +278,15 @@ def pair_images(pairs: pd.DataFrame, faces) -> dict[str, torch.Tensor]:
 
 
 def checkpoint_split(checkpoint) -> dict:
-    """``{"seed", "held_out_fraction", "dataset"}`` of the identity split an ``identity`` checkpoint was trained on."""
+    """``{"seed", "held_out_fraction", "dataset"}`` of the identity split a recogniser checkpoint was trained on."""
     from ..train.checkpoint import load_checkpoint
+    from .embedders import recognisers
 
     ckpt = load_checkpoint(checkpoint, mmap=True)
     cfg = ckpt.get("config", {})
-    if ckpt.get("method") != "identity" or "held_out_fraction" not in cfg:
-        raise ValueError(f"{checkpoint}: not a checkpoint of the identity network (method {ckpt.get('method')!r})")
+    if ckpt.get("method") not in recognisers() or "held_out_fraction" not in cfg:
+        raise ValueError(f"{checkpoint}: not a checkpoint of a recogniser network (method {ckpt.get('method')!r}; "
+                         f"recognisers: {', '.join(recognisers())})")
     return {"seed": int(cfg["train"]["seed"]), "held_out_fraction": float(cfg["held_out_fraction"]),
             "dataset": str(cfg["train"]["dataset"])}
 
