@@ -50,8 +50,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {**CLGN_PROFILES["tiny"], "train": {**CLGN_PROFILES["tiny"]["train"], "steps": 2, "sample_every": 2,
                                                  "ckpt_every": 2}},
     # 64 px, 2-core CPU, <= 60 s: perceptual/style off for the same reason as CLGN's smoke (random VGG)
-    "smoke": {**CLGN_PROFILES["smoke"], "train": {**CLGN_PROFILES["smoke"]["train"], "steps": 250,
-                                                   "log_every": 25, "sample_every": 250, "ckpt_every": 250}},
+    "smoke": {**CLGN_PROFILES["smoke"], "train": {**CLGN_PROFILES["smoke"]["train"], "steps": 200,
+                                                   "log_every": 20, "sample_every": 200, "ckpt_every": 200}},
     "full": {},  # the release: 256 px, ngf 64, ImageNet VGG16 (GPU)
 }
 

@@ -62,7 +62,7 @@ class PICConfig(GANInpaintConfig):
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"width": 4, "zdim": 4, "disc_width": 4, "train": tiny_train()},
-    "smoke": {"width": 16, "zdim": 16, "disc_width": 16, "train": smoke_train(150)},
+    "smoke": {"width": 16, "zdim": 16, "disc_width": 16, "train": smoke_train(120)},
     "full": {},
 }
 

@@ -51,7 +51,7 @@ class RFRConfig(GANInpaintConfig):
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"width": 4, "iterations": 2, "train": tiny_train()},
-    "smoke": {"width": 16, "iterations": 3, "use_vgg": False, "train": smoke_train(400)},
+    "smoke": {"width": 16, "iterations": 3, "use_vgg": False, "train": smoke_train(300)},
     "full": {},
 }
 
