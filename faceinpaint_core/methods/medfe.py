@@ -36,6 +36,7 @@ def _paper_train() -> TrainConfig:
 class MEDFEConfig(GANInpaintConfig):
     train: TrainConfig = field(default_factory=_paper_train)
     width: int = 64
+    depth: int = 6                # encoder levels (paper: 6 at 256 px)
     disc: str | None = "patchgan"
     adv_kind: str = "lsgan"
     use_vgg: bool = True
@@ -47,14 +48,16 @@ class MEDFEConfig(GANInpaintConfig):
 
     def __post_init__(self):
         problems = self.check_gan()
-        if self.train.size % 64:
-            problems.append(f"train.size must be divisible by 64 (got {self.train.size})")
+        if self.depth < 5:
+            problems.append(f"depth must be >= 5 (got {self.depth})")
+        if self.train.size % 2 ** self.depth:
+            problems.append(f"train.size must be divisible by 2**depth = {2 ** self.depth} (got {self.train.size})")
         if problems:
             raise ValueError("MEDFEConfig: " + "; ".join(problems))
 
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "tiny": {"width": 4, "disc_width": 4, "train": tiny_train(size=64, batch_size=1)},
+    "tiny": {"width": 4, "depth": 5, "disc_width": 4, "train": tiny_train()},
     "smoke": {"width": 8, "disc_width": 16, "use_vgg": False, "train": smoke_train(350)},
     "full": {},
 }
@@ -79,7 +82,7 @@ class MEDFEMethod(GANInpaintMethod):
         return PCONV_LAYERS if self.cfg.use_vgg else ()
 
     def build_generator(self):
-        return MEDFE(width=self.cfg.width)
+        return MEDFE(width=self.cfg.width, depth=self.cfg.depth)
 
     def forward(self, nets, batch):
         m = batch["mask"]

@@ -14,7 +14,8 @@ Equalizations", ECCV) sec. 3, Fig. 2.
 * Decoder: the equalised features are resized to each decoder level and added to the skip connections
   (the paper adds them to every encoder skip), transposed convs back to full size, tanh -> [0, 1].
 
-Deviations: widths scale with ``width`` (paper 64), one conv per encoder level; structure target = Gaussian blur.
+Deviations: widths scale with ``width`` (paper 64), one conv per encoder level, ``depth`` levels (paper 6; 5 at
+32 px: two structure levels); structure target = Gaussian blur.
 """
 from __future__ import annotations
 
@@ -95,14 +96,16 @@ class MEDFE(nn.Module):
 
     Shapes: ``forward(masked, mask)``: ``(N, 3, H, W)`` in [0, 1], ``(N, 1, H, W)`` (1 = hole) ->
     ``{"pred", "texture", "structure"}`` each ``(N, 3, H, W)`` in [0, 1] (branch outputs upsampled); H, W
-    divisible by 64.
+    divisible by ``2**depth`` (paper: six levels at 256 px).
     """
 
-    def __init__(self, width: int = 64):
+    def __init__(self, width: int = 64, depth: int = 6):
         super().__init__()
-        w = width
-        chans = [w, 2 * w, 4 * w, 4 * w, 4 * w, 4 * w]
-        self.enc = nn.ModuleList([_down(4, chans[0])] + [_down(a, b, norm=i < 4) for i, (a, b) in
+        if depth < 5:
+            raise ValueError(f"MEDFE needs depth >= 5 (3 texture + >= 2 structure levels), got {depth}")
+        w, self.depth = width, depth
+        chans = [w, 2 * w] + [4 * w] * (depth - 2)
+        self.enc = nn.ModuleList([_down(4, chans[0])] + [_down(a, b, norm=i < depth - 2) for i, (a, b) in
                                                            enumerate(zip(chans[:-1], chans[1:]))])
         self.mid = 4 * w                                       # branch width at 1/8 scale
         self.reduce_te = nn.Conv2d(sum(chans[:3]), self.mid, 1)
@@ -110,8 +113,8 @@ class MEDFE(nn.Module):
         self.texture, self.structure = MultiScalePConvBranch(self.mid), MultiScalePConvBranch(self.mid)
         self.equalize = FeatureEqualization(2 * self.mid)
         self.inject = nn.ModuleList([nn.Conv2d(2 * self.mid, c, 1) for c in chans])
-        ups = [_up(chans[5], chans[4])]
-        for i in range(4, 0, -1):
+        ups = [_up(chans[-1], chans[-2])]
+        for i in range(depth - 2, 0, -1):
             ups.append(_up(2 * chans[i], chans[i - 1]))
         self.dec = nn.ModuleList(ups)
         self.out = nn.ConvTranspose2d(2 * chans[0], 3, 4, 2, 1)
@@ -121,8 +124,9 @@ class MEDFE(nn.Module):
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
     def forward(self, masked, mask):
-        if masked.shape[-1] % 64 or masked.shape[-2] % 64:
-            raise ValueError(f"MEDFE needs H and W divisible by 64, got {tuple(masked.shape[-2:])}")
+        m = 2 ** self.depth
+        if masked.shape[-1] % m or masked.shape[-2] % m:
+            raise ValueError(f"MEDFE(depth={self.depth}) needs H and W divisible by {m}, got {tuple(masked.shape[-2:])}")
         h, skips = torch.cat([(2 * masked - 1) * (1 - mask), mask], dim=1), []
         for layer in self.enc:
             h = layer(h)
@@ -134,8 +138,8 @@ class MEDFE(nn.Module):
         f_fte, f_fst = self.texture(f_te, valid), self.structure(f_st, valid)
         eq = self.equalize(torch.cat([f_fte, f_fst], dim=1))
         skips = [s + inj(self._resize(eq, s.shape[-2:])) for s, inj in zip(skips, self.inject)]
-        d = self.dec[0](skips[5])
-        for i, layer in zip(range(4, 0, -1), self.dec[1:]):
+        d = self.dec[0](skips[-1])
+        for i, layer in zip(range(self.depth - 2, 0, -1), self.dec[1:]):
             d = layer(torch.cat([d, skips[i]], dim=1))
         full = masked.shape[-2:]
         unit = lambda z: (torch.tanh(z) + 1) / 2
