@@ -63,8 +63,8 @@ class GANInpaintConfig:
 class GANInpaintMethod(InpaintMethod):
     """Generator ``G`` + optional critic ``D``; weighted terms; frozen VGG16 built before step 0 when needed."""
 
-    #: VGG16 layers the method's feature losses read (empty = no VGG)
     def vgg_layers(self) -> tuple[str, ...]:
+        """VGG16 layers the method's feature losses read (empty = no VGG is built)."""
         return ()
 
     def __init__(self, cfg):
