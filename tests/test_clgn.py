@@ -9,7 +9,8 @@ import torch
 
 from faceinpaint_core.config import resolve
 from faceinpaint_core.methods import get_method_class
-from faceinpaint_core.methods.clgn import LOSSES, CLGNConfig, CLGNMethod, LGNetMethod
+from faceinpaint_core.methods.clgn import ABLATIONS, LOSSES, CLGNConfig, CLGNMethod
+from faceinpaint_core.methods.lgnet import LGNetMethod
 from faceinpaint_core.nets.blocks.gam import GlobalAttentionModule
 from faceinpaint_core.nets.blocks.residual import ResidualBlock
 from faceinpaint_core.nets.clgn import CLGN, count_parameters
@@ -91,11 +92,12 @@ def test_bad_size_names_the_problem():
 
 
 def test_lgnet_has_no_gam_and_clgn_does():
+    """LG-Net (its own network) and the CLGN ablation no-gam (CLGN without GAM) have no GAM; CLGN does."""
     assert get_method_class("lgnet") is LGNetMethod and get_method_class("clgn") is CLGNMethod
-    lg, cl = _method(LGNetMethod), _method(CLGNMethod)
-    assert lg.name == "lgnet" and lg.cfg.gam is False and cl.cfg.gam is True
+    lg, cl, nogam = _method(LGNetMethod), _method(CLGNMethod), _method(**ABLATIONS["no-gam"][1])
+    assert lg.name == "lgnet" and lg.cfg.gam is False and cl.cfg.gam is True and nogam.cfg.gam is False
     has_gam = lambda net: any(isinstance(m, GlobalAttentionModule) for m in net.modules())
-    assert not has_gam(lg.build_generator()) and has_gam(cl.build_generator())
+    assert not has_gam(lg.build_generator()) and has_gam(cl.build_generator()) and not has_gam(nogam.build_generator())
     assert count_parameters(CLGN(gam=False, **TINY_NET)) < count_parameters(CLGN(gam=True, **TINY_NET))
 
 

@@ -23,7 +23,7 @@ REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "
                    "eval_fid", "eval_lpips", "train_profile", "ablation_sets", "n_visual", "seed", "train_sets",
                    "irregular_kind", "method"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
-                      "04_train_edge_diffusion", "05_identity", "20_tables", "21_ablations_clgn",
+                      "04_train_edge_diffusion", "05_identity", "08_train_baselines", "20_tables", "21_ablations_clgn",
                       "22_visual_comparisons", "99_report"}
 STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
                   "99_report"}
@@ -154,8 +154,7 @@ def test_seed_tables_show_reported_beside_this_run(tiny_study) -> None:
     for m in ("telea", "clgn", "lgnet"):
         psnr = run[(run["method"] == m) & (run["metric"] == "psnr")]["value"]
         assert psnr.notna().all() and (psnr > 5).all()
-    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED,
-                                                                T.stand_in_display("LG-Net", "lgnet")}
+    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED}
     assert set(run.loc[run["method"] == "clgn", "output"]) == {"composite"}
     patent = _csv(out, "table_patent_1.csv")
     fs = patent[(patent["block"] == T.THIS_RUN) & (patent["method"] == "facestyle") & (patent["metric"] == "psnr")]
@@ -193,7 +192,7 @@ def test_parser_miou_and_data_records(tiny_study) -> None:
 def test_figures_png_and_pdf(tiny_study) -> None:
     figures = tiny_study[0] / "figures"
     stems = {p.stem for p in figures.glob("*.png")}
-    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn", "02_loss_curves_lgnet",
+    for stem in ("00_masks_per_bin", "00_faces_parsing_maps", "02_loss_curves_clgn", "08_loss_curves_lgnet",
                  "02_samples_clgn",
                  "03_loss_curves_facestyle", "21_loss_curves_ablations", "22_comparison_irregular_20-30",
                  "22_comparison_regular_20-30", "22_metric_vs_hole_ratio"):
@@ -270,28 +269,26 @@ def test_clgn_table_absent_methods_are_never_zero() -> None:
     table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
     run = table[table["block"] == T.THIS_RUN].set_index(["col", "row"])["display"]
     assert run[("CA", "PSNR 1-10 %")] == T.NOT_IMPLEMENTED
-    assert run[("CLGN w/o GAM (lgnet)", "PSNR 1-10 %")] == T.NOT_COMPUTED
+    assert run[("LG-Net (lgnet)", "PSNR 1-10 %")] == T.NOT_COMPUTED
     assert run[("Telea", "PSNR 1-10 %")] == "30.00"  # the composite, not the raw 29.00
     assert run[("Telea", "SSIM (Gaussian σ=1.5) 1-10 %")] == T.NOT_COMPUTED
     assert run[("CLGN (clgn)", "FID 1-10 %")] == "n/a (weights missing)"
-    assert run[("CLGN w/o GAM (lgnet)", "FID 1-10 %")] == "51.23 (n=50, n<2048, not comparable)"
+    assert run[("LG-Net (lgnet)", "FID 1-10 %")] == "51.23 (n=50, n<2048, not comparable)"
     rep = table[table["block"] == T.REPORTED].set_index(["col", "row"])["display"]
-    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net", "FID 1-10 %")] == "0.40"
-    assert rep[("LG-Net", "SSIM (Gaussian σ=1.5) 1-10 %")] == "0.995"
-    assert rep[("LG-Net", "SSIM (7×7 uniform, skimage default) 1-10 %")] == T.ABSENT
+    assert rep[("Telea", "PSNR 1-10 %")] == T.ABSENT and rep[("LG-Net (lgnet)", "FID 1-10 %")] == "0.40"
+    assert rep[("LG-Net (lgnet)", "SSIM (Gaussian σ=1.5) 1-10 %")] == "0.995"
+    assert rep[("LG-Net (lgnet)", "SSIM (7×7 uniform, skimage default) 1-10 %")] == T.ABSENT
     assert "0" not in set(table["display"])
 
 
-def test_lgnet_is_labelled_clgn_without_gam() -> None:
-    """The reported LG-Net column keeps LG-Net's numbers and says this study's stand-in is CLGN w/o GAM."""
+def test_lgnet_is_lgnet_itself_in_the_reported_column() -> None:
+    """``lgnet`` is LG-Net's own network: one column holds the slides' LG-Net numbers and this run's, no stand-in."""
     table = T.clgn_table(T.load_reported(), _measured(), "table 1", "regular")
     cols = list(dict.fromkeys(table["col"]))
-    assert cols[cols.index("LG-Net") + 1] == "CLGN w/o GAM (lgnet)"
-    lg = table[(table["col"] == "LG-Net") & (table["block"] == T.THIS_RUN)]
-    assert set(lg["display"]) == {T.stand_in_display("LG-Net", "lgnet")} and lg["value"].isna().all()
-    assert "CLGN w/o GAM" in T.stand_in_display("LG-Net", "lgnet")
-    assert (table.loc[table["col"] == "CLGN w/o GAM (lgnet)", "method"] == "lgnet").all()
-    assert T.OUR_LABELS["lgnet"] == "CLGN w/o GAM" and "LG-Net" not in T.METHOD_MAP
+    assert "LG-Net (lgnet)" in cols and "LG-Net" not in cols
+    assert not [c for c in cols if "w/o GAM" in c]
+    assert (table.loc[(table["col"] == "LG-Net (lgnet)") & (table["block"] == T.THIS_RUN), "method"] == "lgnet").all()
+    assert T.OUR_LABELS["lgnet"] == "LG-Net" and T.METHOD_MAP["LG-Net"] == "lgnet" and "LG-Net" not in T.STAND_INS
 
 
 def test_captions_name_mask_set_images_split_size_output_quantisation() -> None:

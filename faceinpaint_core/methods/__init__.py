@@ -6,7 +6,11 @@ import importlib
 # name -> "module:Class"; imported lazily so that importing the registry stays cheap.
 METHODS: dict[str, str] = {
     "clgn": "faceinpaint_core.methods.clgn:CLGNMethod",
-    "lgnet": "faceinpaint_core.methods.clgn:LGNetMethod",
+    "lgnet": "faceinpaint_core.methods.lgnet:LGNetMethod",
+    "gmcnn": "faceinpaint_core.methods.gmcnn:GMCNNMethod",
+    "pic": "faceinpaint_core.methods.pic:PICMethod",
+    "rfr": "faceinpaint_core.methods.rfr:RFRMethod",
+    "medfe": "faceinpaint_core.methods.medfe:MEDFEMethod",
     "facestyle": "faceinpaint_core.methods.facestyle:FaceStyleMethod",
     "edge-diffusion": "faceinpaint_core.methods.edge_diffusion:EdgeDiffusionMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",

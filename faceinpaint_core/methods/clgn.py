@@ -1,4 +1,4 @@
-"""CLGN and LG-Net as trainable methods: config, profiles and the five losses; seed slides 04 and 07.
+"""CLGN as a trainable method (LG-Net itself: methods/lgnet.py): config, profiles and the five losses; seed slides 04 and 07.
 
 Losses (seed slide 07 "损失函数影响对比": reconstruction, adversarial, total variation, perceptual,
 style — each switchable; every stage's output is supervised). Definitions, normalisations and weights
@@ -292,22 +292,4 @@ class CLGNMethod(InpaintMethod):
         return self.adversarial().d_loss(self.critic(nets, batch["mask"]), batch["image"], fake)
 
 
-@dataclass(frozen=True)
-class LGNetConfig(CLGNConfig):
-    """LG-Net baseline config: CLGN without GAM (Quan et al., IEEE TIP 2022)."""
-
-    gam: bool = False
-
-
-class LGNetMethod(CLGNMethod):
-    """LG-Net (Quan et al., IEEE TIP 2022) baseline = CLGN with ``gam=False`` by default (seed table 1-2)."""
-
-    name = "lgnet"
-    label = "CLGN w/o GAM"
-    reported_as = ()
-    stand_in_for = ("LG-Net",)
-    config_cls = LGNetConfig
-    ABLATIONS = {}
-
-
-__all__ = ["CLGNConfig", "CLGNMethod", "LGNetConfig", "LGNetMethod", "PROFILES", "LOSSES"]
+__all__ = ["CLGNConfig", "CLGNMethod", "PROFILES", "LOSSES"]

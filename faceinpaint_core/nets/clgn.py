@@ -32,8 +32,8 @@ GAM sites (``gam=True``): in every stage listed in ``gam_stages`` (default all t
   ``gam`` flag is meaningful for the 1- and 2-stage ablations too): U-Nets after the decoder
   levels at scales 1/16, 1/8, 1/4 (those that exist at the chosen depth); ResNet after its
   residual trunk (1/4 scale). Reduction rate r = 4 (GAM paper).                             [ours]
-LG-Net baseline (``gam=False``): identical network with GAM removed. LG-Net's own patch attention
-  in ``G_3`` is *not* reproduced: ``lgnet`` is "CLGN without GAM", the seed's attention ablation.
+CLGN without GAM (``gam=False``, the CLGN ablation ``no-gam``): identical network with GAM removed.
+  LG-Net itself (method ``lgnet``, nets/lgnet.py) puts its own attention at the GAM sites of ``G_3``.
 Normalisation: BatchNorm (``norm="batch"``; instance / none selectable); GAM keeps BatchNorm as
   in the GAM paper. Weights: N(0, 0.02) for conv/linear, N(1, 0.02) for norm scales.        [LG]
 Output activation: ``(tanh(z) + 1) / 2`` — LG-Net's tanh output in [-1, 1] mapped to [0, 1].
@@ -83,11 +83,12 @@ class UNetStage(nn.Module):
         depth: number of stride-2 levels; inputs need H, W divisible by ``2**depth``.
         norm: batch | instance | none.
         gam_rate: GAM reduction r, or None for no GAM; GAM sits after decoder levels at 1/16, 1/8, 1/4.
+        attention: ``channels -> nn.Module`` put at those sites instead of GAM (LG-Net's global stage), or None.
         in_channels, out_channels: 4 (RGB in [-1, 1] + mask) and 3 by default.
     """
 
     def __init__(self, width: int, depth: int, norm: str = "batch", gam_rate: int | None = None,
-                 in_channels: int = 4, out_channels: int = 3):
+                 in_channels: int = 4, out_channels: int = 3, attention=None):
         super().__init__()
         if depth < 2:
             raise ValueError(f"UNetStage needs depth >= 2, got {depth}")
@@ -104,7 +105,9 @@ class UNetStage(nn.Module):
             cin = ch[i] if i == depth - 1 else 2 * ch[i]
             self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, ch[i - 1], 4, 2, 1, bias=bias),
                                          make_norm(ch[i - 1])))
-            if gam_rate is not None and 2 ** i in GAM_SCALES:
+            if attention is not None and 2 ** i in GAM_SCALES:  # LG-Net's own attention at the same sites
+                self.gam[str(2 ** i)] = attention(ch[i - 1])
+            elif gam_rate is not None and 2 ** i in GAM_SCALES:
                 self.gam[str(2 ** i)] = GlobalAttentionModule(ch[i - 1], gam_rate)
         self.out = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * ch[0], out_channels, 4, 2, 1))
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 # method -> the notebook that trains it (run once per method, with the papermill parameter ``method``)
 STUDY_METHODS: dict[str, str] = {
     "clgn": "02_train_clgn",
-    "lgnet": "02_train_clgn",
+    "lgnet": "08_train_baselines",
+    "gmcnn": "08_train_baselines",
+    "pic": "08_train_baselines",
+    "rfr": "08_train_baselines",
+    "medfe": "08_train_baselines",
     "parser": "03_train_parser",
     "facestyle": "03_train_facestyle",
     "edge-diffusion": "04_train_edge_diffusion",

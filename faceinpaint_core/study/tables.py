@@ -10,8 +10,8 @@ Every table has two blocks with the same columns:
 A method the source reports but this project does not implement shows as ``not implemented``; a method
 implemented but not evaluated in this run shows as ``not run`` (``not computed`` for a metric or bin the
 profile skips, e.g. FID in ``tiny``); a cell a source does not report shows as ``—``. Nothing absent
-ever becomes a zero. LG-Net's own generator is not implemented: its column keeps the reported LG-Net and
-says so, and the study's ``lgnet`` method (CLGN without GAM) has its own column, ``CLGN w/o GAM``.
+ever becomes a zero. The study's ``lgnet`` method is LG-Net's own network (methods/lgnet.py), reproduced in
+the ``LG-Net (lgnet)`` column; CLGN without GAM is the CLGN ablation ``no-gam``.
 
 What each this-run cell measures is stated, never implied: CLGN's tables score the **composite** (known
 pixels pasted back), the patent table the **raw** network output (the patent scores its generator's
@@ -401,8 +401,8 @@ def clgn_caption(table: int, mask_kind: str, bins, run: RunInfo) -> str:
     if table not in CLGN_REPORTED_MASKS:
         raise ValueError(f"CLGN slides table {table!r} unknown; known: {sorted(CLGN_REPORTED_MASKS)}")
     return (f"CLGN slides table {table}: L1 (%), PSNR, SSIM, FID by hole ratio with {CLGN_REPORTED_MASKS[table]}. "
-            f"{CLGN_REPORTED_DATA} 'LG-Net' is the slides' number for LG-Net; this study has not implemented "
-            f"LG-Net's generator, and its stand-in `lgnet` is CLGN without GAM (column CLGN w/o GAM). "
+            f"{CLGN_REPORTED_DATA} 'LG-Net' is the slides' number for LG-Net; this run's LG-Net (lgnet) is "
+            f"LG-Net's own three-stage network trained here (CLGN without GAM is the CLGN ablation no-gam). "
             + run.caption(mask_kind, bins, "composite"))
 
 
