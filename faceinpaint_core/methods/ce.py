@@ -41,7 +41,7 @@ class CEConfig(GANInpaintConfig):
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"width": 4, "disc_width": 4, "train": tiny_train()},
-    "smoke": {"width": 16, "disc_width": 16, "train": smoke_train(300, batch_size=8, lr_g=1e-3)},
+    "smoke": {"width": 16, "disc_width": 16, "train": smoke_train(800, batch_size=8, lr_g=1e-3)},
     "full": {},
 }
 

@@ -127,7 +127,7 @@ class DeepFill2Method(_DeepFill):
     config_cls = DeepFillConfig
     PROFILES: dict[str, dict[str, Any]] = {
         "tiny": {"width": 4, "disc_width": 4, "train": tiny_train()},
-        "smoke": {"width": 12, "disc_width": 16, "train": smoke_train(120, batch_size=8, lr_g=4e-4, lr_d=4e-4)},
+        "smoke": {"width": 12, "disc_width": 16, "train": smoke_train(100, batch_size=8, lr_g=4e-4, lr_d=4e-4)},
         "full": {},
     }
 
