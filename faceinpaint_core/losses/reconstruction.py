@@ -71,3 +71,32 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, hole
         return weighted.mean()
     hole_elements = mask.expand_as(err).sum()
     return weighted.sum() / hole_elements.clamp_min(1.0)  # no hole at all: the plain error sum
+
+
+def spatial_discount(mask: torch.Tensor, gamma: float = 0.99) -> torch.Tensor:
+    """Spatially discounted weights of DeepFill v1 (Yu et al. 2018, sec. 3.1): ``γ^d`` for a hole pixel at
+    (chessboard) distance ``d`` from the nearest known pixel, 1 outside the hole; ``mask`` ``(N, 1, H, W)``,
+    1 = hole. Pixels far inside a large hole, whose content is the most ambiguous, weigh less."""
+    import torch.nn.functional as F
+
+    known = (mask < 0.5).float()
+    dist = torch.zeros_like(mask)
+    reached = known
+    for d in range(1, max(mask.shape[-2:])):
+        if bool(reached.min() > 0):
+            break
+        grown = F.max_pool2d(reached, 3, stride=1, padding=1)
+        dist = dist + (grown - reached) * d
+        reached = grown
+    weights = gamma ** dist
+    return torch.where(known > 0, torch.ones_like(weights), weights)
+
+
+def discounted_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, gamma: float = 0.99) -> torch.Tensor:
+    """DeepFill v1's reconstruction loss: mean of ``|pred - target|`` weighted by :func:`spatial_discount` in the
+    hole, plus the plain L1 of the known region (the release's ``l1_loss`` + ``ae_loss`` on the two regions)."""
+    w = spatial_discount(mask, gamma)
+    err = (pred - target).abs()
+    hole = (err * w * mask).mean() / mask.mean().clamp_min(1e-8)
+    known = (err * (1 - mask)).mean() / (1 - mask).mean().clamp_min(1e-8)
+    return hole + known
