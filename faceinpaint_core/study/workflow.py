@@ -120,12 +120,16 @@ def params_key(profile: str, data_root: str | None, method: str | None = None) -
 
 def checkpoint_inputs(method: str) -> list[str]:
     """Checkpoint records a method's training job reads: those of every protocol-evaluated method when the
-    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), else none."""
+    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), plus those of
+    the study methods whose task is in its ``builds_on_tasks`` (e.g. a restorer's frozen prior)."""
     from ..methods import get_method_class
 
-    if not getattr(get_method_class(method), "uses_study_checkpoints", False):
-        return []
-    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method]
+    cls = get_method_class(method)
+    built_on = [f"results/checkpoints/{m}.json" for m in STUDY_METHODS
+                if m != method and getattr(get_method_class(m), "task", "inpaint") in cls.builds_on_tasks]
+    if not getattr(cls, "uses_study_checkpoints", False):
+        return built_on
+    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method] + built_on
 
 
 def write_fingerprint(out_root: Path, fingerprint: str) -> bool:
