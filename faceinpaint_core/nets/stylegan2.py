@@ -238,7 +238,7 @@ def map_official_keys(state: dict) -> dict:
             key = key[len(p):] if key.startswith(p) else key
         if key.startswith("noises.") or key.startswith("modulated_conv.blur"):
             continue
-        if not key.startswith(("style_", "to_rgb", "constant_input")):
+        if "modulated_conv" not in key and not key.startswith(("style_", "constant_input")):
             for old, new in _ROSINALITY:
                 key = key.replace(old, new)
         if key == "constant_input.weight":
