@@ -91,11 +91,15 @@ def protocol_methods() -> list[str]:
 
 
 def ablations(profile: str) -> list[tuple[str, str]]:
-    """``(method, variant)`` of every ablation job of ``profile``, in declaration order."""
+    """``(method, variant)`` of every ablation job of ``profile``, in declaration order.
+
+    An ablation job scores its variant with the inpainting protocol, so only protocol-evaluated methods get
+    ablation jobs; a method outside the protocol (``evaluated_by_protocol = False``, e.g. a restorer) trains and
+    scores its ``ABLATIONS`` in its own notebook."""
     from .study_jobs import ablation_variants
 
     chosen = STUDY_PROFILES[profile].get("ablations")
-    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+    return [(m, v) for m in protocol_methods() for v in ablation_variants(m) if chosen is None or v in chosen]
 
 
 def resources(profile: str, kind: str) -> dict:
