@@ -1,13 +1,14 @@
 """Blind face restoration (issue 14): degradation, StyleGAN2 prior, GFPGAN-WGAN, restore_photo. Synthetic data."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from faceinpaint_core.data.face_alignment import CANONICAL_FIVE_POINTS, Face, face_weight, paste_face
 from faceinpaint_core.degrade import (FULL_RANGES, SEVERITIES, build_degradation_set, degrade_with_set,
-                                      load_degradation_set, sample_params)
+                                      gaussian_kernel, load_degradation_set, sample_params)
 from faceinpaint_core.degrade.eval_sets import degraded_hash
 from faceinpaint_core.losses.adversarial import AdversarialLoss
 from faceinpaint_core.nets.blocks.cs_sft import channel_split_sft
@@ -212,3 +213,46 @@ def test_restore_cli_on_face_free_image(tmp_path, trained):
     rc = main(["restore", "--image", str(tmp_path / "blank.png"), "--out", str(tmp_path / "o.png"),
                "--checkpoint", str(runs["wgan_gp"] / "checkpoints" / "final.pt")])
     assert rc == 0 and np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), img)
+
+
+# -- the study's restoration table ---------------------------------------------------------------------------
+def test_restoration_table_and_baselines(trained, tmp_path):
+    from faceinpaint_core.degrade.pipeline import DegradationParams
+    from faceinpaint_core.study import restoration_study as rs
+
+    class _NoPerc:
+        fid = lpips = None
+        notes = {"lpips": "weights missing (alex.pth)"}
+
+    faces = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    manifests = rs.degradation_sets(3, 0, tmp_path)
+    _, runs = trained
+    restorers = {**rs.classical_restorers(),
+                 "gfpgan": rs.checkpoint_restorer(runs["softplus_r1"] / "checkpoints" / "final.pt")}
+    restored = rs.restore_all(restorers, faces, manifests)
+    table = rs.restoration_table(restored, faces, manifests, _NoPerc())
+    assert len(table) == 3 * 3 and set(table["severity"]) == set(manifests)
+    assert table["psnr"].notna().all() and table["lpips"].isna().all()
+    md = rs.table_markdown(table, "tiny")
+    assert "reports no numbers" in md and "n/a: lpips: weights missing" in md
+    # the oracle deblur inverts a pure blur better than doing nothing
+    sharp = torch.zeros(1, 3, 24, 24)
+    sharp[..., 8:16, 8:16] = 1.0
+    p = DegradationParams(1.5, 1.0, 0.0, 100, 0)
+    k = gaussian_kernel(1.5).astype(np.float32)
+    blurred = torch.from_numpy(np.stack([cv2.filter2D(c, -1, k) for c in sharp[0].numpy()]))[None]
+    deblurred = rs.richardson_lucy_true_kernel(blurred, [p], iters=20)
+    assert (deblurred - sharp).abs().mean() < (blurred - sharp).abs().mean()
+
+
+def test_checkpoints_by_task(trained, tmp_path):
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod
+    from faceinpaint_core.study.records import checkpoints_by_task, record_checkpoint
+
+    prior, runs = trained
+    results = tmp_path / "results"
+    record_checkpoint(results, "stylegan2", prior.parent.parent)
+    record_checkpoint(results, "gfpgan", runs["wgan_gp"])
+    found = checkpoints_by_task(results, GFPGANMethod.builds_on_tasks)
+    assert list(found) == ["generate"] and found["generate"].endswith("final.pt")
+    assert GFPGANMethod.sets_from_checkpoints(found) == {"prior_checkpoint": found["generate"]}
