@@ -51,8 +51,8 @@ PROFILES: dict[str, dict] = {
     "tiny": {**_FAST, "train.size": 16, "train.batch_size": 4, "train.steps": 2, "train.dataset": "synthetic",
              "train.ckpt_every": 2, "train.log_every": 1, "train.sample_every": 2, "style_dim": 16, "n_mlp": 2,
              "width": 16},
-    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 250, "train.ckpt_every": 250,
-              "train.log_every": 10, "train.sample_every": 250, "style_dim": 64, "n_mlp": 2, "width": 32,
+    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 200, "train.ckpt_every": 200,
+              "train.log_every": 10, "train.sample_every": 200, "style_dim": 64, "n_mlp": 2, "width": 32,
               "train.ema_decay": 0.99},
     "full": {},
 }
