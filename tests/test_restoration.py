@@ -256,3 +256,14 @@ def test_checkpoints_by_task(trained, tmp_path):
     found = checkpoints_by_task(results, GFPGANMethod.builds_on_tasks)
     assert list(found) == ["generate"] and found["generate"].endswith("final.pt")
     assert GFPGANMethod.sets_from_checkpoints(found) == {"prior_checkpoint": found["generate"]}
+
+
+def test_identity_loss_with_the_study_recogniser(trained, tmp_path):
+    prior, _ = trained
+    ident = train_main("identity", "tiny", out=tmp_path) / "checkpoints" / "final.pt"
+    run = train_main("gfpgan", "tiny", out=tmp_path, sets={"prior_checkpoint": str(prior), "train.steps": 1,
+                                                          "identity_checkpoint": str(ident)})
+    log = (run / "log.csv").read_text()
+    assert "G/identity" in log
+    with pytest.raises(ValueError, match="not of a face generator"):
+        train_main("gfpgan", "tiny", out=tmp_path, sets={"prior_checkpoint": str(ident), "train.steps": 1})

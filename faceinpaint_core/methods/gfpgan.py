@@ -294,6 +294,11 @@ def complete_prior_config(cfg: GFPGANConfig) -> GFPGANConfig:
     ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     if not (isinstance(ckpt, dict) and "nets" in ckpt and "config" in ckpt):
         return cfg  # an official file: the prior_* fields must describe it
+    from ..train.checkpoint import resolve_method_class
+
+    task = getattr(resolve_method_class(ckpt.get("method_class") or ckpt["method"]), "task", "inpaint")
+    if task != "generate":  # the contract's task, not a method name
+        raise ValueError(f"{path}: a checkpoint of method {ckpt['method']!r} (task {task!r}), not of a face generator")
     pc = ckpt["config"]
     if pc["train"]["size"] != cfg.train.size:
         raise ValueError(f"{path}: prior trained at {pc['train']['size']} px but gfpgan trains at "
