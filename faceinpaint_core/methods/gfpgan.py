@@ -94,8 +94,8 @@ PROFILES: dict[str, dict] = {
              "train.ckpt_every": 2, "train.log_every": 1, "train.sample_every": 2, "train.n_critic": 1,
              "unet_width": 16, "d_width": 16, "prior_style_dim": 16, "prior_n_mlp": 2, "prior_width": 16},
     # smoke [ours]: one critic update per G update and pix_weight 1 so that ~150 steps on a CPU restore at all
-    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 120, "train.ckpt_every": 120,
-              "train.log_every": 5, "train.sample_every": 120, "train.n_critic": 1, "train.lr_g": 1e-3,
+    "smoke": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 100, "train.ckpt_every": 100,
+              "train.log_every": 5, "train.sample_every": 100, "train.n_critic": 1, "train.lr_g": 1e-3,
               "train.lr_d": 1e-4, "train.ema_decay": 0.9, "pix_weight": 1.0, "unet_width": 32, "d_width": 32,
               "prior_style_dim": 64, "prior_n_mlp": 2, "prior_width": 32},
     "full": {},
