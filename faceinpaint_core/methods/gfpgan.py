@@ -131,7 +131,6 @@ class GFPGANMethod(InpaintMethod):
 
     name = "gfpgan"
     label = "GFPGAN-WGAN"
-    reported_as = ("GFPGAN-WGAN (improved GFPGAN)",)
     task = "restore"
     evaluated_by_protocol = False  # a restorer: scored on the frozen degradation sets in notebook 07
     config_cls = GFPGANConfig

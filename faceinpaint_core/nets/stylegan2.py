@@ -158,7 +158,7 @@ class StyleGAN2Generator(nn.Module):
         if w.dim() == 2:
             w = w[:, None].expand(-1, self.num_latent, -1)
         noise = noise or [None] * (self.num_latent - 1)
-        out = self.style_conv1(self.constant_input.expand(w.shape[0], -1, -1, -1), w[:, 0], noise[0])
+        out = self.style_conv1(self.constant_input.repeat(w.shape[0], 1, 1, 1), w[:, 0], noise[0])
         skip = self.to_rgb1(out, w[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):
             i = 1 + 2 * j
