@@ -107,7 +107,7 @@ class StyleGAN2Method(InpaintMethod):
         return total, terms
 
     def _path_length_penalty(self, g, n: int, device) -> torch.Tensor:
-        """StyleGAN2 eq. (4): ``E (‖J_wᵀ y‖₂ − a)²`` with y ~ N(0, I)/sqrt(HW) and a an EMA of the lengths."""
+        """StyleGAN2 eq. (4): ``E (‖J_wᵀ y‖₂ − a)²``, y ~ N(0, I)/sqrt(HW), a an EMA of the lengths."""
         core = getattr(g, "module", g)
         w = core.style_mlp(torch.randn(max(1, n // 2), self.cfg.style_dim, device=device))
         img = g(w, input_is_latent=True)
