@@ -256,13 +256,14 @@ TABLE_COLUMNS = ("severity", "method", "psnr", "ssim_gauss", "lpips", "fid", "id
 def table_markdown(table: pd.DataFrame, profile: str) -> str:
     """The restoration table in markdown: n/a (with the reason) for metrics without weights, and the caption."""
     cols = [c for c in TABLE_COLUMNS if c in table]
-    shown = table[cols].astype(object).where(table[cols].notna(), "n/a")
+    shown = table[cols].astype(object).map(lambda v: "n/a" if isinstance(v, float) and v != v
+                                           else f"{v:.4g}" if isinstance(v, float) else v)
     notes = sorted({n for n in table.get("note", pd.Series(dtype=str)).fillna("") if n})
     n = int(table["n"].iloc[0]) if len(table) else 0
     caption = (f"**Restoration on the frozen degradation sets ({profile} profile; {n} test faces per severity, "
                f"FID with n={n}, not comparable to FID on 2048+ images).** {CAPTION}")
     extra = [f"n/a: {x}" for x in notes]
-    return "\n\n".join([caption, shown.to_markdown(index=False, floatfmt=".4g"), *extra]) + "\n"
+    return "\n\n".join([caption, shown.to_markdown(index=False), *extra]) + "\n"
 
 
 def write_training_summary(summary: pd.DataFrame, results_dir, method: str) -> None:
