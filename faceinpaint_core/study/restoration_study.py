@@ -9,6 +9,7 @@ clean). Source 003 reports no numbers, so there is no reported column to compare
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,9 @@ def richardson_lucy_true_kernel(degraded: torch.Tensor, params: list[Degradation
     out = []
     for img, p in zip(degraded.numpy().astype(np.float64), params):
         k = gaussian_kernel(p.blur_sigma)
-        out.append(np.stack([richardson_lucy(c, k, num_iter=iters, clip=True) for c in img]))
+        r = k.shape[0] // 2  # reflect-pad so the zero border of the convolution does not ring into the face
+        pad = [np.pad(c, r, mode="reflect") if r < min(c.shape) else np.pad(c, r, mode="edge") for c in img]
+        out.append(np.stack([richardson_lucy(c, k, num_iter=iters, clip=True)[r:-r, r:-r] for c in pad]))
     return torch.from_numpy(np.stack(out)).float().clamp(0, 1)
 
 
@@ -147,7 +150,7 @@ def _grid(ax_rows, columns: dict, n: int):
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(title, fontsize=7)
+                ax.set_title(textwrap.fill(title, 16), fontsize=6)
 
 
 def restoration_grid_figure(restored: dict, faces: torch.Tensor, severity: str, n: int = 4):
@@ -155,7 +158,8 @@ def restoration_grid_figure(restored: dict, faces: torch.Tensor, severity: str, 
     import matplotlib.pyplot as plt
 
     cols = {"degraded": restored[(severity, "input")]}
-    cols.update({label: img for (sev, label), img in restored.items() if sev == severity and label != "input"})
+    cols.update({label: img for (sev, label), img in restored.items()
+                 if sev == severity and label not in ("input", BICUBIC)})  # BICUBIC is the degraded input itself
     cols["ground truth"] = faces
     n = min(n, faces.shape[0])
     fig, axes = plt.subplots(n, len(cols), figsize=(1.3 * len(cols), 1.4 * n), squeeze=False)
