@@ -233,6 +233,11 @@ def test_restoration_table_and_baselines(trained, tmp_path):
     table = rs.restoration_table(restored, faces, manifests, _NoPerc())
     assert len(table) == 3 * 3 and set(table["severity"]) == set(manifests)
     assert table["psnr"].notna().all() and table["lpips"].isna().all()
+    import matplotlib
+    matplotlib.use("Agg")
+    assert len(rs.restoration_grid_figure(restored, faces, "mild", 2).axes) == 2 * 4  # degraded, RL, gfpgan, gt
+    curves = rs.adversarial_curves_figure({k: rs.read_log(v) for k, v in runs.items()})
+    assert any(line.get_label() == "wgan_clip" for line in curves.axes[0].lines)
     md = rs.table_markdown(table, "tiny")
     assert "reports no numbers" in md and "n/a: lpips: weights missing" in md
     # the oracle deblur inverts a pure blur better than doing nothing
