@@ -1,4 +1,4 @@
-"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, verify, study, weights.
+"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, restore, verify, study, weights.
 
 Bad input gets one line naming the option and what is allowed, and exit code 2, before any work starts.
 """
@@ -66,6 +66,13 @@ def cmd_describe(a) -> int:
     from .train.describe import describe
 
     describe(a.method, a.size, profile=a.profile)
+    return 0
+
+
+def cmd_restore(a) -> int:
+    from .restore import restore_main
+
+    restore_main(a.image, a.out, method=a.method, checkpoint=a.checkpoint, device=a.device)
     return 0
 
 
@@ -212,6 +219,18 @@ def _add_inpaint(sub) -> None:
                    help="face detector for --align (mtcnn needs facenet-pytorch)")
 
 
+def _add_restore(sub) -> None:
+    r = _sub(sub, "restore", "restore every face of a degraded photo (blind face restoration, GFPGAN-WGAN)",
+             cmd_restore, "faces are detected with dlib, aligned, restored and pasted back with a feathered edge; "
+             "the rest of the photo is unchanged; a photo without a face is written unchanged")
+    r.add_argument("--image", required=True, help="input photo (required)")
+    r.add_argument("--out", required=True, help="output image file, .png or .jpg (required)")
+    r.add_argument("--method", default="gfpgan", help="restoration method (a trained method of task 'restore')")
+    r.add_argument("--checkpoint", type=existing_file, default=None,
+                   help="restorer checkpoint (None: the study's record results/checkpoints/<method>.json)")
+    r.add_argument("--device", default="cpu", help="torch device")
+
+
 def _add_verify(sub) -> None:
     from .verify import add_verify_arguments
 
@@ -251,8 +270,8 @@ def _add_weights(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_verify, _add_study,
-                _add_weights):
+    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_restore, _add_verify,
+                _add_study, _add_weights):
         add(sub)
     return p
 

@@ -19,6 +19,8 @@ METHODS: dict[str, str] = {
     "edge-diffusion": "faceinpaint_core.methods.edge_diffusion:EdgeDiffusionMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",
     "identity": "faceinpaint_core.methods.identity:IdentityMethod",
+    "stylegan2": "faceinpaint_core.methods.stylegan2:StyleGAN2Method",
+    "gfpgan": "faceinpaint_core.methods.gfpgan:GFPGANMethod",
 }
 
 

@@ -72,6 +72,10 @@ class InpaintMethod(ABC):
     #: "frontalize" (occluded profile -> frontal face), "recognise" (face -> embedding), "parse" (face -> regions);
     #: apps and studies pick their methods by task
     task: ClassVar[str] = "inpaint"
+    #: tasks of other study methods whose checkpoints this method's training reads (e.g. a frozen prior of
+    #: task "generate", an identity loss's "recognise"); the workflow makes their records its inputs and
+    #: :meth:`sets_from_checkpoints` turns them into ``--set`` overrides
+    builds_on_tasks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -90,6 +94,12 @@ class InpaintMethod(ABC):
                              with_parsing=cls.needs_parsing, seed=tc.seed)
         return faces, cfg
 
+    @classmethod
+    def sets_from_checkpoints(cls, checkpoints: dict[str, str]) -> dict[str, Any]:
+        """``--set`` overrides from the study's checkpoints ``{task: checkpoint path}`` of the tasks in
+        :attr:`builds_on_tasks` (default: none)."""
+        return {}
+
     # -- networks ---------------------------------------------------------------------------
     @abstractmethod
     def build_networks(self) -> dict[str, nn.Module]:
@@ -105,6 +115,11 @@ class InpaintMethod(ABC):
     def prepare_training(self) -> None:
         """Build what only training needs (frozen loss networks); called by the trainer before step 0.
         Default: nothing."""
+
+    def optimizer_name(self, side: str) -> str:
+        """The optimiser of ``side`` (``"G"`` or ``"D"``), one of the trainer's ``OPTIMIZERS``; default
+        ``cfg.train.optimizer`` (WGAN with weight clipping returns ``"rmsprop"``)."""
+        return self.cfg.train.optimizer
 
     def generator_names(self) -> list[str]:
         return ["G"]
@@ -143,6 +158,12 @@ class InpaintMethod(ABC):
             raise ValueError(f"method {self.name!r} has no inference options (got {given}); "
                              f"options such as --steps apply to sampling methods only")
         return {}
+
+    @torch.no_grad()
+    def restore(self, nets, degraded: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """Restored faces ``(N, 3, S, S)`` in [0, 1] from degraded aligned faces (methods of task "restore")."""
+        raise ValueError(f"method {self.name!r} (task {self.task!r}) does not restore degraded faces; "
+                         f"use a method of task 'restore'")
 
     @torch.no_grad()
     def inpaint(self, nets, image, mask, parsing=None) -> torch.Tensor:

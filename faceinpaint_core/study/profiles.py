@@ -23,6 +23,8 @@ STUDY_METHODS: dict[str, str] = {
     "facestyle": "03_train_facestyle",
     "edge-diffusion": "04_train_edge_diffusion",
     "identity": "05_identity",
+    "stylegan2": "07_train_restoration",
+    "gfpgan": "07_train_restoration",
 }
 TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)

@@ -55,3 +55,19 @@ def load_checkpoints(results_dir: str | Path) -> dict[str, dict]:
     root = Path(results_dir).resolve().parent
     return {k: {**v, "run_dir": str(root / v["run_dir"]), "checkpoint": str(root / v["checkpoint"])}
             for k, v in read_checkpoint_records(results_dir).items()}
+
+
+def checkpoints_by_task(results_dir: str | Path, tasks) -> dict[str, str]:
+    """``{task: checkpoint path}`` of the recorded study methods whose contract ``task`` is in ``tasks`` (what a
+    method's :meth:`~faceinpaint_core.methods.base.InpaintMethod.sets_from_checkpoints` takes); a task with two
+    recorded methods is an error naming them."""
+    from ..methods import METHODS, get_method_class
+
+    found: dict[str, list[tuple[str, str]]] = {}
+    for key, rec in load_checkpoints(results_dir).items():
+        if key in METHODS and getattr(get_method_class(key), "task", "inpaint") in tasks:
+            found.setdefault(get_method_class(key).task, []).append((key, rec["checkpoint"]))
+    many = {t: [k for k, _ in v] for t, v in found.items() if len(v) > 1}
+    if many:
+        raise ValueError(f"several recorded checkpoints per task {many}: cannot choose one")
+    return {t: v[0][1] for t, v in found.items()}

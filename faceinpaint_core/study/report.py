@@ -49,6 +49,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "identity network, clean and with the probe occluded; then occluded probes restored by each inpainting method, "
      "and each method's identity distance and landmark distance to the ground truth.",
      ("identity_verification", "identity_restored", "identity_preservation"), ("05_",)),
+    ("Blind face restoration (source 003: GFPGAN with a Wasserstein loss)",
+     "A StyleGAN2 prior trained here (no pretrained weights can be downloaded), then GFPGAN restoring faces degraded by "
+     "GFPGAN's blur-downsample-noise-JPEG model with the source's WGAN recipe (weight clipping, RMSProp) and two other "
+     "adversarial losses; the critic's Wasserstein estimate is logged. Source 003 reports no numbers.",
+     ("restoration_table", "restoration_training_gfpgan"), ("07_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),

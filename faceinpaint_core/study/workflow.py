@@ -91,11 +91,15 @@ def protocol_methods() -> list[str]:
 
 
 def ablations(profile: str) -> list[tuple[str, str]]:
-    """``(method, variant)`` of every ablation job of ``profile``, in declaration order."""
+    """``(method, variant)`` of every ablation job of ``profile``, in declaration order.
+
+    An ablation job scores its variant with the inpainting protocol, so only protocol-evaluated methods get
+    ablation jobs; a method outside the protocol (``evaluated_by_protocol = False``, e.g. a restorer) trains and
+    scores its ``ABLATIONS`` in its own notebook."""
     from .study_jobs import ablation_variants
 
     chosen = STUDY_PROFILES[profile].get("ablations")
-    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+    return [(m, v) for m in protocol_methods() for v in ablation_variants(m) if chosen is None or v in chosen]
 
 
 def resources(profile: str, kind: str) -> dict:
@@ -120,12 +124,16 @@ def params_key(profile: str, data_root: str | None, method: str | None = None) -
 
 def checkpoint_inputs(method: str) -> list[str]:
     """Checkpoint records a method's training job reads: those of every protocol-evaluated method when the
-    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), else none."""
+    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), plus those of
+    the study methods whose task is in its ``builds_on_tasks`` (e.g. a restorer's frozen prior)."""
     from ..methods import get_method_class
 
-    if not getattr(get_method_class(method), "uses_study_checkpoints", False):
-        return []
-    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method]
+    cls = get_method_class(method)
+    built_on = [f"results/checkpoints/{m}.json" for m in STUDY_METHODS
+                if m != method and getattr(get_method_class(m), "task", "inpaint") in cls.builds_on_tasks]
+    if not getattr(cls, "uses_study_checkpoints", False):
+        return built_on
+    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method] + built_on
 
 
 def write_fingerprint(out_root: Path, fingerprint: str) -> bool:

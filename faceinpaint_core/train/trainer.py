@@ -40,15 +40,16 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adam", "adamw", "rmsprop")
 
 
-def make_optimizer(params, lr: float, tc) -> torch.optim.Optimizer:
-    """Adam/AdamW (``tc.betas``) or RMSProp (WGAN with weight clipping) from a TrainConfig."""
-    if tc.optimizer == "adam":
+def make_optimizer(params, lr: float, tc, name: str | None = None) -> torch.optim.Optimizer:
+    """Adam/AdamW (``tc.betas``) or RMSProp (WGAN with weight clipping): ``name``, else ``tc.optimizer``."""
+    name = name or tc.optimizer
+    if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(tc.betas))
-    if tc.optimizer == "adamw":
+    if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, betas=tuple(tc.betas))
-    if tc.optimizer == "rmsprop":
+    if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    raise ValueError(f"unknown optimizer {tc.optimizer!r}; known: {list(OPTIMIZERS)}")
+    raise ValueError(f"unknown optimizer {name!r}; known: {list(OPTIMIZERS)}")
 
 
 class Trainer:
@@ -91,9 +92,10 @@ class Trainer:
             net.train(trainable).requires_grad_(trainable)
         self.g_params = [p for n in self.g_names for p in self.nets[n].parameters()]
         self.d_params = [p for n in self.d_names for p in self.nets[n].parameters()]
-        self.opt = {"G": make_optimizer(self.g_params, self.tc.lr_g, self.tc)}
+        pick = getattr(self.method, "optimizer_name", lambda side: self.tc.optimizer)  # base contract hook
+        self.opt = {"G": make_optimizer(self.g_params, self.tc.lr_g, self.tc, pick("G"))}
         if self.d_params:
-            self.opt["D"] = make_optimizer(self.d_params, self.tc.lr_d, self.tc)
+            self.opt["D"] = make_optimizer(self.d_params, self.tc.lr_d, self.tc, pick("D"))
         self.base_lr = {"G": self.tc.lr_g, "D": self.tc.lr_d}
         self._set_lr(0)  # an unknown schedule or a bad decay start fails here, before any step
         self.ema = ({n: copy.deepcopy(self.nets[n]).eval().requires_grad_(False) for n in self.g_names}

@@ -1,0 +1,279 @@
+"""Notebook 07's steps: frozen degradation sets, restorers (trained and classical), the restoration table and
+its figures (prior samples, restoration grids per severity, adversarial training curves).
+
+Table (one row per severity x method): ``psnr``, ``ssim_gauss`` (8-bit outputs), ``lpips`` and ``fid`` (``n/a``
+with the reason when the pretrained weights are absent; FID with its ``n``), ``id_dist`` (dlib descriptor
+distance to the clean face, with misses), ``lmd`` (dlib 68-point landmark distance, with misses) and ``ver_acc``
+(10-fold verification accuracy of held-out-identity pairs whose probe face is degraded then restored; gallery
+clean). Source 003 reports no numbers, so there is no reported column to compare with.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ..degrade import SEVERITIES, build_degradation_set, degradation_set_dirname, degrade_with_set
+from ..degrade.pipeline import DegradationParams, gaussian_kernel
+from ..metrics.pixel import mean_finite, psnr, quantize_uint8, ssim_gauss
+
+BICUBIC = "degraded input (bicubic upsampling)"
+DEBLUR = "Richardson-Lucy deblur (TRUE blur kernel)"
+CAPTION = ("Source 003 (GFPGAN with a Wasserstein loss) reports no numbers: every value here is this study's "
+           "own measurement, with nothing to compare it to.")
+
+
+def degradation_sets(n: int, seed: int, out_dir) -> dict[str, dict]:
+    """The frozen mild / medium / severe sets (manifests), written under ``out_dir``."""
+    return {s: build_degradation_set(s, n, seed, Path(out_dir) / degradation_set_dirname(s, n, seed))
+            for s in SEVERITIES}
+
+
+def richardson_lucy_true_kernel(degraded: torch.Tensor, params: list[DegradationParams], iters: int = 10):
+    """Classical deblur that is *given* each face's true Gaussian blur kernel (an oracle the learned methods
+    lack): scikit-image's Richardson-Lucy per channel. Downsampling, noise and JPEG are not inverted."""
+    from skimage.restoration import richardson_lucy
+
+    out = []
+    for img, p in zip(degraded.numpy().astype(np.float64), params):
+        k = gaussian_kernel(p.blur_sigma)
+        r = k.shape[0] // 2  # reflect-pad so the zero border of the convolution does not ring into the face
+        pad = [np.pad(c, r, mode="reflect") if r < min(c.shape) else np.pad(c, r, mode="edge") for c in img]
+        out.append(np.stack([richardson_lucy(c, k, num_iter=iters, clip=True)[r:-r, r:-r] for c in pad]))
+    return torch.from_numpy(np.stack(out)).float().clamp(0, 1)
+
+
+def classical_restorers() -> dict:
+    """``{label: fn(degraded, params) -> restored}`` of the baselines needing no training."""
+    return {BICUBIC: lambda x, params: x, DEBLUR: richardson_lucy_true_kernel}
+
+
+def checkpoint_restorer(checkpoint, device: str = "cpu"):
+    """``fn(degraded, params) -> restored`` of a trained restorer; faces are resized to its training size."""
+    from ..restore import load_restorer
+    from ..train.checkpoint import load_checkpoint
+
+    method = load_checkpoint(checkpoint, mmap=True)["method"]
+    run, size = load_restorer(checkpoint, method, device)
+
+    def fn(x, params):
+        s = x.shape[-1]
+        y = run(F.interpolate(x, size=(size, size), mode="bilinear", antialias=True) if s != size else x)
+        return F.interpolate(y, size=(s, s), mode="bilinear", antialias=True).clamp(0, 1) if s != size else y
+    return fn
+
+
+def _params(manifest: dict, n: int) -> list[DegradationParams]:
+    return [DegradationParams(**d) for d in manifest["draws"][:n]]
+
+
+def restore_all(restorers: dict, faces: torch.Tensor, manifests: dict) -> dict:
+    """``{(severity, label): restored (N, 3, S, S)}`` plus ``{(severity, "input"): degraded}``."""
+    out = {}
+    for sev, man in manifests.items():
+        degraded = degrade_with_set(faces, man)
+        out[(sev, "input")] = degraded
+        for label, fn in restorers.items():
+            out[(sev, label)] = fn(degraded, _params(man, faces.shape[0])).clamp(0, 1)
+    return out
+
+
+def _scores(pred, gt, perc, identity, lmd) -> dict:
+    row = {"psnr": mean_finite(psnr(pred, gt))[0], "ssim_gauss": float(ssim_gauss(pred, gt).mean())}
+    row["lpips"] = float(perc.lpips(pred, gt).mean()) if perc.lpips is not None else float("nan")
+    if perc.fid is not None:
+        from ..metrics.fid import frechet_distance
+
+        row["fid"] = frechet_distance(perc.fid(gt), perc.fid(pred))
+    else:
+        row["fid"] = float("nan")
+    for name, metric in (("id_dist", identity), ("lmd", lmd)):
+        if metric is not None:
+            d, miss = metric(pred, gt)
+            row[name], row[f"{name}_n_miss"] = mean_finite(d)[0], int(miss)
+    return row
+
+
+def restoration_table(restored: dict, faces: torch.Tensor, manifests: dict, perc, identity=None, lmd=None,
+                      verification=None) -> pd.DataFrame:
+    """One row per (severity, method) of :func:`restore_all`'s outputs.
+
+    Args:
+        perc: :class:`~faceinpaint_core.eval.protocol.PerceptualMetrics` (its ``notes`` say why a metric is n/a).
+        identity, lmd: :class:`~faceinpaint_core.metrics.identity.IdentityMetric` /
+            :class:`~faceinpaint_core.metrics.landmarks.LandmarkDistance`, or None (columns left out).
+        verification: ``{(severity, label): {"acc_mean", "acc_std", "n_pairs"}}`` or None.
+    """
+    gt = quantize_uint8(faces)
+    rows = []
+    for (sev, label), pred in restored.items():
+        row = {"severity": sev, "method": "degraded input" if label == "input" else label,
+               **_scores(quantize_uint8(pred), gt, perc, identity, lmd), "n": int(faces.shape[0]),
+               "size": int(faces.shape[-1]), "set_sha256": manifests[sev]["sha256"]}
+        for k, v in (verification or {}).get((sev, label), {}).items():
+            row[f"ver_{k}"] = v
+        row["note"] = "; ".join(f"{k}: {v}" for k, v in perc.notes.items())
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table[table["method"] != "degraded input"] if BICUBIC in set(table["method"]) else table
+
+
+def restored_verification(pairs: pd.DataFrame, images: dict, embedder, manifest: dict, restorers: dict) -> dict:
+    """``{label: {"acc_mean", "acc_std", "auc", "n_pairs"}}``: pairs scored with the gallery face clean and the
+    probe degraded with the frozen draw of its index, then restored by each restorer."""
+    from ..metrics.verification import verification_metrics
+
+    gallery, probes = sorted(set(pairs["file_a"])), sorted(set(pairs["file_b"]))
+    g = embedder.embed(torch.stack([images[f] for f in gallery]))
+    clean = torch.stack([images[f] for f in probes])
+    degraded = degrade_with_set(clean, manifest)
+    gi, pi = {f: k for k, f in enumerate(gallery)}, {f: k for k, f in enumerate(probes)}
+    out = {}
+    for label, fn in {"input": lambda x, p: x, **restorers}.items():
+        p = embedder.embed(fn(degraded, _params(manifest, len(probes))).clamp(0, 1))
+        a, b = g.vectors[[gi[f] for f in pairs["file_a"]]], p.vectors[[pi[f] for f in pairs["file_b"]]]
+        m = verification_metrics(embedder.score(a, b), pairs["same"].to_numpy(), pairs["fold"].to_numpy())
+        out[label] = {"acc_mean": m["acc_mean"], "acc_std": m["acc_std"], "auc": m["auc"], "n_pairs": len(pairs)}
+    return out
+
+
+# -- figures -------------------------------------------------------------------------------------------------
+def _grid(ax_rows, columns: dict, n: int):
+    for j, (title, imgs) in enumerate(columns.items()):
+        for i in range(n):
+            ax = ax_rows[i][j]
+            ax.imshow(imgs[i].permute(1, 2, 0).clamp(0, 1).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(textwrap.fill(title, 16), fontsize=6)
+
+
+def restoration_grid_figure(restored: dict, faces: torch.Tensor, severity: str, n: int = 4):
+    """Degraded input, every restorer and the ground truth for ``n`` faces of one severity."""
+    import matplotlib.pyplot as plt
+
+    cols = {"degraded": restored[(severity, "input")]}
+    cols.update({label: img for (sev, label), img in restored.items()
+                 if sev == severity and label not in ("input", BICUBIC)})  # BICUBIC is the degraded input itself
+    cols["ground truth"] = faces
+    n = min(n, faces.shape[0])
+    fig, axes = plt.subplots(n, len(cols), figsize=(1.3 * len(cols), 1.4 * n), squeeze=False)
+    _grid(axes, cols, n)
+    fig.suptitle(f"restoration, {severity} degradation", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def samples_figure(samples: torch.Tensor, title: str, per_row: int = 8):
+    """A grid of generated faces ``(N, 3, S, S)`` in [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    rows = -(-samples.shape[0] // per_row)
+    fig, axes = plt.subplots(rows, per_row, figsize=(1.2 * per_row, 1.2 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < samples.shape[0]:
+            ax.imshow(samples[k].permute(1, 2, 0).clamp(0, 1).numpy())
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+CURVES = ("D/wasserstein", "D/d_adv", "G/g_adv", "G/total")
+
+
+def adversarial_curves_figure(logs: dict[str, pd.DataFrame]):
+    """Training curves of each adversarial variant (``{label: log.csv frame}``); the WGAN critic's estimate of
+    the Wasserstein distance where the variant has one."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(CURVES), figsize=(3.2 * len(CURVES), 2.8))
+    for ax, key in zip(axes, CURVES):
+        for label, log in logs.items():
+            if key in log:
+                ax.plot(log["step"], log[key], label=label)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def read_log(run_dir) -> pd.DataFrame:
+    """A training run's ``log.csv``."""
+    return pd.read_csv(Path(run_dir) / "log.csv")
+
+
+# -- training ------------------------------------------------------------------------------------------------
+def train_with_variants(method: str, profile: str, data_root, out, sets: dict) -> dict[str, tuple[str, Path, float]]:
+    """Train ``method`` and each of its ``ABLATIONS`` variants; ``{slug: (label, run_dir, seconds)}`` with slug
+    ``"main"`` for the run with ``sets`` alone. A variant whose resolved config equals the main run's reuses it."""
+    import time
+
+    from ..config import resolve
+    from ..methods import get_method_class
+    from ..train.trainer import train_main
+
+    cls = get_method_class(method)
+    t0 = time.perf_counter()
+    main = Path(train_main(method, profile, data_root=data_root, out=str(out), sets=sets))
+    runs = {"main": (cls.label or method, main, time.perf_counter() - t0)}
+    base = resolve(cls.config_cls, cls.PROFILES, profile, sets)
+    for slug, (label, overrides) in getattr(cls, "ABLATIONS", {}).items():
+        if resolve(cls.config_cls, cls.PROFILES, profile, {**sets, **overrides}) == base:
+            runs[slug] = (label, main, runs["main"][2])
+            continue
+        t0 = time.perf_counter()
+        run = Path(train_main(method, profile, data_root=data_root, out=str(Path(out) / "variants"),
+                              sets={**sets, **overrides}))
+        runs[slug] = (label, run, time.perf_counter() - t0)
+    return runs
+
+
+def training_summary(runs: dict[str, tuple[str, Path, float]]) -> pd.DataFrame:
+    """Per run: label, seconds, last logged losses, and for WGAN critics the Wasserstein estimate's last value
+    and spread over the run (a critic stuck at one value has collapsed)."""
+    rows = []
+    for slug, (label, run, secs) in runs.items():
+        log = read_log(run)
+        row = {"variant": slug, "label": label, "run_dir": Path(run).name, "train_s": round(secs, 1),
+               "steps": int(log["step"].iloc[-1])}
+        for key in ("G/pix", "G/total", "D/d_adv", "D/wasserstein"):
+            if key in log:
+                row[f"{key}_last"] = float(log[key].iloc[-1])
+        if "D/wasserstein" in log:
+            w = log["D/wasserstein"]
+            row["W_std_over_run"] = float(w.std())
+            row["W_last_half_abs_max"] = float(w.iloc[len(w) // 2:].abs().max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+TABLE_COLUMNS = ("severity", "method", "psnr", "ssim_gauss", "lpips", "fid", "id_dist", "id_dist_n_miss", "lmd",
+                 "lmd_n_miss", "ver_acc_mean", "ver_acc_std", "ver_n_pairs", "n", "size")
+
+
+def table_markdown(table: pd.DataFrame, profile: str) -> str:
+    """The restoration table in markdown: n/a (with the reason) for metrics without weights, and the caption."""
+    cols = [c for c in TABLE_COLUMNS if c in table]
+    shown = table[cols].astype(object).map(lambda v: "n/a" if isinstance(v, float) and v != v
+                                           else f"{v:.4g}" if isinstance(v, float) else v)
+    notes = sorted({n for n in table.get("note", pd.Series(dtype=str)).fillna("") if n})
+    n = int(table["n"].iloc[0]) if len(table) else 0
+    caption = (f"**Restoration on the frozen degradation sets ({profile} profile; {n} test faces per severity, "
+               f"FID with n={n}, not comparable to FID on 2048+ images).** {CAPTION}")
+    extra = [f"n/a: {x}" for x in notes]
+    return "\n\n".join([caption, shown.to_markdown(index=False), *extra]) + "\n"
+
+
+def write_training_summary(summary: pd.DataFrame, results_dir, method: str) -> None:
+    """``restoration_training_<method>.csv`` + ``.md`` (train seconds, last losses, W-estimate spread)."""
+    from .frames import write_frame
+
+    write_frame(summary, results_dir, f"restoration_training_{method}",
+                f"{method}: training runs (seconds on this machine, last logged terms; W_std_over_run near 0 = "
+                f"a collapsed critic)")

@@ -1,0 +1,274 @@
+"""Blind face restoration (issue 14): degradation, StyleGAN2 prior, GFPGAN-WGAN, restore_photo. Synthetic data."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from faceinpaint_core.data.face_alignment import CANONICAL_FIVE_POINTS, Face, face_weight, paste_face
+from faceinpaint_core.degrade import (FULL_RANGES, SEVERITIES, build_degradation_set, degrade_with_set,
+                                      gaussian_kernel, load_degradation_set, sample_params)
+from faceinpaint_core.degrade.eval_sets import degraded_hash
+from faceinpaint_core.losses.adversarial import AdversarialLoss
+from faceinpaint_core.nets.blocks.cs_sft import channel_split_sft
+from faceinpaint_core.nets.stylegan2 import StyleGAN2Generator, load_official_stylegan2
+from faceinpaint_core.train.checkpoint import load_checkpoint
+from faceinpaint_core.train.trainer import train_main
+from faceinpaint_core.utils.seeding import rng
+
+
+# -- degradation --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["full", *SEVERITIES])
+def test_degradation_params_in_range(name):
+    ranges = FULL_RANGES if name == "full" else SEVERITIES[name]
+    for i in range(300):
+        p = sample_params(rng(0, "t", i), ranges)
+        assert ranges.blur_sigma[0] <= p.blur_sigma <= ranges.blur_sigma[1]
+        assert ranges.scale[0] <= p.scale <= ranges.scale[1]
+        assert ranges.noise_sigma[0] <= p.noise_sigma <= ranges.noise_sigma[1]
+        assert ranges.jpeg_quality[0] <= p.jpeg_quality <= ranges.jpeg_quality[1]
+    assert FULL_RANGES.blur_sigma == (0.2, 10.0) and FULL_RANGES.scale == (1.0, 8.0)
+    assert FULL_RANGES.noise_sigma == (0.0, 15.0) and FULL_RANGES.jpeg_quality == (60, 100)
+
+
+def test_frozen_sets_bit_stable(tmp_path):
+    faces = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    hashes = {}
+    for sev in SEVERITIES:
+        man = build_degradation_set(sev, 4, 0, tmp_path / sev)
+        again = build_degradation_set(sev, 4, 0)
+        assert again["sha256"] == man["sha256"] == load_degradation_set(tmp_path / sev)["sha256"]
+        a, b = degrade_with_set(faces, man), degrade_with_set(faces, again)
+        assert degraded_hash(a) == degraded_hash(b)
+        assert a.shape == faces.shape and not torch.equal(a, faces)
+        hashes[sev] = (man["sha256"], (a - faces).abs().mean().item())
+    assert len({h for h, _ in hashes.values()}) == 3
+    assert hashes["mild"][1] < hashes["severe"][1]  # severe degrades more
+    with pytest.raises(ValueError, match="another degradation set"):
+        build_degradation_set("mild", 4, 1, tmp_path / "mild")
+    path = tmp_path / "mild" / "manifest.json"
+    path.write_text(path.read_text().replace('"jpeg_quality": 9', '"jpeg_quality": 8', 1))
+    if path.read_text() != (tmp_path / "medium" / "manifest.json").read_text():
+        with pytest.raises(ValueError, match="sha256"):
+            load_degradation_set(tmp_path / "mild")
+
+
+# -- adversarial pieces -------------------------------------------------------------------------------------
+def test_wgan_losses_have_no_sigmoid_or_log():
+    scores = {"real": torch.tensor([[5.0], [-3.0], [0.5]]), "fake": torch.tensor([[2.0], [7.0], [-4.0]])}
+    D = lambda x: x  # noqa: E731 - the "images" are the raw scores
+    adv = AdversarialLoss("wgan")
+    total, terms = adv.d_loss(D, scores["real"], scores["fake"])
+    expected = scores["fake"].mean() - scores["real"].mean()
+    assert torch.allclose(total, expected)
+    assert torch.allclose(adv.g_loss(D, scores["real"], scores["fake"]), -scores["fake"].mean())
+    assert not torch.allclose(total, torch.nn.functional.softplus(-scores["real"]).mean()
+                              + torch.nn.functional.softplus(scores["fake"]).mean())
+
+
+def test_gfpgan_reports_wasserstein_estimate():
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod
+
+    m = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny", {"adv": "wgan_clip"}))
+    real, fake = torch.full((2, 3, 4, 4), 0.75), torch.full((2, 3, 4, 4), -0.5)
+    D = lambda x: x.mean((1, 2, 3))[:, None] * 3  # noqa: E731 - a linear critic
+    _, terms = m.discriminator_loss({"D": D}, {"image": real}, {"restored": fake})
+    assert torch.allclose(terms["wasserstein"], torch.tensor(3 * (0.5 - -0.5)))
+
+
+def test_cs_sft_zero_modulation_is_identity():
+    x = torch.randn(2, 7, 5, 5)
+    zeros = torch.zeros(2, 4, 5, 5)
+    assert torch.equal(channel_split_sft(x, zeros, zeros), x)
+    y = channel_split_sft(x, torch.ones_like(zeros), zeros)
+    assert torch.equal(y[:, :3], x[:, :3]) and torch.allclose(y[:, 3:], 2 * x[:, 3:])
+    with pytest.raises(ValueError, match="channels"):
+        channel_split_sft(x, torch.zeros(2, 3, 5, 5), torch.zeros(2, 3, 5, 5))
+
+
+def test_official_weights_loader(tmp_path):
+    g = StyleGAN2Generator(16, 8, 1, width=8)
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        load_official_stylegan2(tmp_path / "missing.pth", g)
+    ros = {}
+    for k, v in g.state_dict().items():  # rename ours to rosinality's names
+        k = k.replace("style_mlp.", "style.").replace("constant_input", "input.input")
+        k = k.replace("style_conv1.modulated_conv.", "conv1.conv.").replace("style_conv1.weight", "conv1.noise.weight")
+        k = k.replace("style_conv1.bias", "conv1.activate.bias").replace("style_convs.", "convs.")
+        k = k.replace(".modulated_conv.", ".conv.")
+        ros[k] = v
+    torch.save({"g_ema": ros}, tmp_path / "ros.pt")
+    h = load_official_stylegan2(tmp_path / "ros.pt", StyleGAN2Generator(16, 8, 1, width=8))
+    assert all(torch.equal(h.state_dict()[k], v) for k, v in g.state_dict().items())
+    with pytest.raises(ValueError, match="does not fit"):
+        load_official_stylegan2(tmp_path / "ros.pt", StyleGAN2Generator(32, 8, 1, width=8))
+
+
+# -- training through the Trainer ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    prior = train_main("stylegan2", "tiny", out=out) / "checkpoints" / "final.pt"
+    runs = {adv: train_main("gfpgan", "tiny", out=out, sets={"adv": adv, "prior_checkpoint": str(prior),
+                                                            "train.steps": 1})
+            for adv in ("wgan_clip", "wgan_gp", "softplus_r1")}
+    runs["no-gfp"] = train_main("gfpgan", "tiny", out=out, sets={"gfp": False, "train.steps": 1})
+    return prior, runs
+
+
+def test_one_training_step_each(trained):
+    prior, runs = trained
+    assert load_checkpoint(prior)["step"] == 2
+    for name, run in runs.items():
+        ckpt = load_checkpoint(run / "checkpoints" / "final.pt")
+        assert ckpt["step"] == 1, name
+        assert ("prior" in ckpt["nets"]) == (name != "no-gfp")
+        log = (run / "log.csv").read_text()
+        assert ("D/wasserstein" in log) == (name != "softplus_r1"), name  # no-gfp: default adv=wgan_clip
+
+
+def test_clipping_keeps_critic_weights_within_c(trained):
+    _, runs = trained
+    ckpt = load_checkpoint(runs["wgan_clip"] / "checkpoints" / "final.pt")
+    assert ckpt["optimizers"]["D"]["param_groups"][0].get("momentum", 0) == 0  # RMSProp
+    assert "alpha" in ckpt["optimizers"]["D"]["param_groups"][0]
+    weights = list(ckpt["nets"]["D"].values())
+    assert max(w.abs().max().item() for w in weights) <= 0.01 + 1e-8
+    gp = load_checkpoint(runs["wgan_gp"] / "checkpoints" / "final.pt")
+    assert max(w.abs().max().item() for w in gp["nets"]["D"].values()) > 0.01  # only wgan_clip clips
+
+
+def test_prior_is_frozen(trained):
+    prior, runs = trained
+    ckpt = load_checkpoint(runs["softplus_r1"] / "checkpoints" / "final.pt")
+    src = load_checkpoint(prior)
+    ref = {**src["nets"]["G"], **src["ema"].get("G", {})}
+    assert all(torch.equal(ckpt["nets"]["prior"][k], ref[k]) for k in ref)
+
+
+# -- paste-back and restore_photo ---------------------------------------------------------------------------
+class _Finder:
+    def __init__(self, faces):
+        self.faces = faces
+
+    def find(self, image):
+        return list(self.faces)
+
+
+def _face_at(cx, cy, side):
+    pts = (CANONICAL_FIVE_POINTS - 0.5) * side + np.array([cx, cy])
+    return Face(box=(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), points=pts)
+
+
+def test_paste_back_leaves_outside_unchanged():
+    from faceinpaint_core.data.face_alignment import align_face
+
+    g = np.random.default_rng(0)
+    photo = g.integers(0, 256, (80, 120, 3), dtype=np.uint8)
+    face = _face_at(40, 40, 40)
+    crop, m = align_face(photo, face.points, 32)
+    out = paste_face(photo, 255 - crop, m)
+    outside = face_weight(m, 32, photo.shape[:2]) == 0
+    assert outside.any() and (~outside).any()
+    assert np.array_equal(out[outside], photo[outside])
+    assert not np.array_equal(out[~outside], photo[~outside])
+
+
+def test_restore_photo_face_free_and_two_faces(trained):
+    from faceinpaint_core.restore import restore_photo
+
+    _, runs = trained
+    ckpt = runs["softplus_r1"] / "checkpoints" / "final.pt"
+    photo = np.random.default_rng(1).integers(0, 256, (64, 128, 3), dtype=np.uint8)
+    same, info = restore_photo(photo, ckpt, finder=_Finder([]))
+    assert info["faces"] == 0 and "unchanged" in info["message"] and np.array_equal(same, photo)
+    faces = [_face_at(32, 32, 40), _face_at(96, 32, 40)]
+    out, info = restore_photo(photo, ckpt, finder=_Finder(faces))
+    assert info["faces"] == 2 and out.shape == photo.shape and out.dtype == np.uint8
+    from faceinpaint_core.data.face_alignment import similarity_transform
+    weights = sum(face_weight(similarity_transform(f.points, CANONICAL_FIVE_POINTS * 16), 16, photo.shape[:2])
+                  for f in faces)
+    assert np.array_equal(out[weights == 0], photo[weights == 0])
+    for f in faces:  # each face region changed
+        x0, y0 = int(f.box[0]) + 12, int(f.box[1]) + 12
+        assert not np.array_equal(out[y0:y0 + 10, x0:x0 + 10], photo[y0:y0 + 10, x0:x0 + 10])
+    with pytest.raises(ValueError, match="uint8"):
+        restore_photo(photo.astype(np.float32), ckpt, finder=_Finder([]))
+    with pytest.raises(ValueError, match="not of a face restorer"):
+        restore_photo(photo, runs["wgan_clip"].parent.glob("*stylegan2*/checkpoints/final.pt").__next__(),
+                      finder=_Finder(faces))
+
+
+def test_restore_cli_on_face_free_image(tmp_path, trained):
+    from PIL import Image
+
+    from faceinpaint_core.cli import main
+
+    pytest.importorskip("dlib")
+    _, runs = trained
+    img = np.full((96, 128, 3), 90, np.uint8)
+    Image.fromarray(img).save(tmp_path / "blank.png")
+    rc = main(["restore", "--image", str(tmp_path / "blank.png"), "--out", str(tmp_path / "o.png"),
+               "--checkpoint", str(runs["wgan_gp"] / "checkpoints" / "final.pt")])
+    assert rc == 0 and np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), img)
+
+
+# -- the study's restoration table ---------------------------------------------------------------------------
+def test_restoration_table_and_baselines(trained, tmp_path):
+    from faceinpaint_core.degrade.pipeline import DegradationParams
+    from faceinpaint_core.study import restoration_study as rs
+
+    class _NoPerc:
+        fid = lpips = None
+        notes = {"lpips": "weights missing (alex.pth)"}
+
+    faces = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    manifests = rs.degradation_sets(3, 0, tmp_path)
+    _, runs = trained
+    restorers = {**rs.classical_restorers(),
+                 "gfpgan": rs.checkpoint_restorer(runs["softplus_r1"] / "checkpoints" / "final.pt")}
+    restored = rs.restore_all(restorers, faces, manifests)
+    table = rs.restoration_table(restored, faces, manifests, _NoPerc())
+    assert len(table) == 3 * 3 and set(table["severity"]) == set(manifests)
+    assert table["psnr"].notna().all() and table["lpips"].isna().all()
+    import matplotlib
+    matplotlib.use("Agg")
+    assert len(rs.restoration_grid_figure(restored, faces, "mild", 2).axes) == 2 * 4  # degraded, RL, gfpgan, gt
+    curves = rs.adversarial_curves_figure({k: rs.read_log(v) for k, v in runs.items()})
+    assert any(line.get_label() == "wgan_clip" for line in curves.axes[0].lines)
+    md = rs.table_markdown(table, "tiny")
+    assert "reports no numbers" in md and "n/a: lpips: weights missing" in md
+    # the oracle deblur inverts a pure blur better than doing nothing
+    sharp = torch.zeros(1, 3, 24, 24)
+    sharp[..., 8:16, 8:16] = 1.0
+    p = DegradationParams(1.5, 1.0, 0.0, 100, 0)
+    k = gaussian_kernel(1.5).astype(np.float32)
+    blurred = torch.from_numpy(np.stack([cv2.filter2D(c, -1, k) for c in sharp[0].numpy()]))[None]
+    deblurred = rs.richardson_lucy_true_kernel(blurred, [p], iters=20)
+    assert (deblurred - sharp).abs().mean() < (blurred - sharp).abs().mean()
+
+
+def test_checkpoints_by_task(trained, tmp_path):
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod
+    from faceinpaint_core.study.records import checkpoints_by_task, record_checkpoint
+
+    prior, runs = trained
+    results = tmp_path / "results"
+    record_checkpoint(results, "stylegan2", prior.parent.parent)
+    record_checkpoint(results, "gfpgan", runs["wgan_gp"])
+    found = checkpoints_by_task(results, GFPGANMethod.builds_on_tasks)
+    assert list(found) == ["generate"] and found["generate"].endswith("final.pt")
+    assert GFPGANMethod.sets_from_checkpoints(found) == {"prior_checkpoint": found["generate"]}
+
+
+def test_identity_loss_with_the_study_recogniser(trained, tmp_path):
+    prior, _ = trained
+    ident = train_main("identity", "tiny", out=tmp_path) / "checkpoints" / "final.pt"
+    run = train_main("gfpgan", "tiny", out=tmp_path, sets={"prior_checkpoint": str(prior), "train.steps": 1,
+                                                          "identity_checkpoint": str(ident)})
+    log = (run / "log.csv").read_text()
+    assert "G/identity" in log
+    with pytest.raises(ValueError, match="not of a face generator"):
+        train_main("gfpgan", "tiny", out=tmp_path, sets={"prior_checkpoint": str(ident), "train.steps": 1})
