@@ -248,11 +248,27 @@ def _add_weights(sub) -> None:
     w.add_argument("keys", nargs="*", metavar="KEY", help=f"weight files (none: all): {', '.join(WEIGHTS)}")
 
 
+def cmd_userstudy(a) -> int:
+    from .userstudy.commands import run
+
+    return run(a)
+
+
+def _add_userstudy(sub) -> None:
+    from .userstudy.commands import add_arguments
+
+    u = _sub(sub, "userstudy", "the perceptual user study: build a study, serve it to participants, export answers",
+             cmd_userstudy, "answers are POSTed as JSON to /api/answer and validated by the server; the analysis "
+             "(support rates, Bradley-Terry, agreement, power) is notebook 23")
+    add_arguments(u, lambda acts, name, help: acts.add_parser(name, help=help, description=help,
+                                                              formatter_class=HelpFormatter))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_verify, _add_study,
-                _add_weights):
+                _add_weights, _add_userstudy):
         add(sub)
     return p
 
