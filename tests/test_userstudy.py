@@ -228,3 +228,20 @@ def test_simulated_observers_prefer_the_better_method_and_pass_checks(study_dir)
     assert means["c"] > means["a"]
     assert not (study_dir / "responses.sqlite").exists() or True  # the server fixture copies the folder
     assert np.isfinite(A.choice_agreement(frame))
+
+
+def test_simulated_analysis_tables_are_labelled(tmp_path):
+    import pandas as pd
+
+    from faceinpaint_core.userstudy.simulation import choose_methods, method_quality, simulated_analysis
+
+    rows = [{"method": m, "mask_type": "irregular", "bin": "20-30", "output": "composite", "metric": "ssim_gauss",
+             "value": v} for m, v in (("biharmonic", 0.8), ("x", 0.9), ("y", 0.7))]
+    pd.DataFrame(rows).to_csv(tmp_path / "classical_floor.csv", index=False)
+    q = method_quality(tmp_path)
+    methods = choose_methods(q)
+    assert methods[-1] == "biharmonic" and set(methods) == {"x", "y", "biharmonic"}
+    tables = simulated_analysis(q, methods, n_participants=30)
+    assert all(t["simulated"].all() for t in tables.values())
+    assert tables["ranking"]["method"].iloc[0] == "x"
+    assert np.isfinite(tables["agreement"]["value"]).all()

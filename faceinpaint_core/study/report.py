@@ -49,6 +49,12 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "identity network, clean and with the probe occluded; then occluded probes restored by each inpainting method, "
      "and each method's identity distance and landmark distance to the ground truth.",
      ("identity_verification", "identity_restored", "identity_preservation"), ("05_",)),
+    ("User study (SIMULATED observers)",
+     "The study's software (`faceinpaint userstudy build | serve | export`) runs source 000's perceptual study for "
+     "real; no participant has answered yet, so these tables and figures come from SIMULATED observers whose "
+     "choices follow each method's measured SSIM. They show the analysis (Wilson intervals, Bradley-Terry, "
+     "agreement) and the number of participants a real study needs, not what people prefer.",
+     ("user_study_support", "user_study_ranking", "user_study_features", "user_study_agreement"), ("23_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),

@@ -162,9 +162,11 @@ def choice_agreement(frame: pd.DataFrame) -> float:
 
 
 def score_agreement(frame: pd.DataFrame, features) -> float:
-    """Kendall's W of the participants' mean score per method (participants who scored every method)."""
-    main = attentive(frame).assign(score=lambda d: d[list(features)].mean(1))
-    table = main.pivot_table(index="token", columns="scored_method", values="score", aggfunc="mean").dropna()
+    """Kendall's W of the features as raters: do eyes, nose, mouth, skin and hair/outline rank the methods (by mean
+    score) the same way? (Per-participant W is not defined here: a participant scores one output per trial, so no
+    participant scores every method.)"""
+    main = attentive(frame)
+    table = main.groupby("scored_method")[list(features)].mean().T.dropna(axis=1)
     return kendalls_w(table.to_numpy()) if table.shape[0] >= 2 and table.shape[1] >= 2 else float("nan")
 
 

@@ -145,3 +145,20 @@ def build_study(out: str | Path, predictors: dict, images, masks: np.ndarray, n_
     study = {**body, "sha256": sha256_json(body)}
     atomic_write_json(out / "study.json", study)
     return study
+
+
+def design_only_study(methods: list[str], n_trials: int, n_attention: int = 2, seed: int = 0,
+                      time_limit_s: int = DEFAULT_TIME_LIMIT_S) -> dict:
+    """A study's trial structure without images (every main trial shows every method): what simulated observers
+    answer when no real study has been run. Never served (it has no images)."""
+    if not MIN_METHODS <= len(methods) <= MAX_METHODS:
+        raise ValueError(f"a user study compares {MIN_METHODS}-{MAX_METHODS} methods, got {len(methods)}")
+    trials = []
+    for i in range(n_trials + n_attention):
+        names = list(methods) if i < n_trials else [GROUND_TRUTH, BROKEN]
+        trials.append({"id": f"t{i:03d}", "kind": "main" if i < n_trials else "attention", "input": None,
+                       "options": {f"o{k}": {"method": m, "image": None} for k, m in enumerate(names)}})
+    body = {"version": 1, "methods": sorted(methods), "features": list(FEATURES), "score_range": list(SCORE_RANGE),
+            "questions": QUESTIONS, "time_limit_s": int(time_limit_s), "seed": int(seed), "source": "design only",
+            "trials": trials}
+    return {**body, "sha256": sha256_json(body)}
