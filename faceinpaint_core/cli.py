@@ -267,11 +267,42 @@ def _add_weights(sub) -> None:
     w.add_argument("keys", nargs="*", metavar="KEY", help=f"weight files (none: all): {', '.join(WEIGHTS)}")
 
 
+def cmd_userstudy(a) -> int:
+    from .userstudy.commands import run
+
+    return run(a)
+
+
+def _add_userstudy(sub) -> None:
+    from .userstudy.commands import add_arguments
+
+    u = _sub(sub, "userstudy", "the perceptual user study: build a study, serve it to participants, export answers",
+             cmd_userstudy, "answers are POSTed as JSON to /api/answer and validated by the server; the analysis "
+             "(support rates, Bradley-Terry, agreement, power) is notebook 23")
+    add_arguments(u, lambda acts, name, help: acts.add_parser(name, help=help, description=help,
+                                                              formatter_class=HelpFormatter))
+
+
+def cmd_app(a) -> int:
+    from .app.server import serve_app
+
+    return serve_app(a.host, a.port, a.results)
+
+
+def _add_app(sub) -> None:
+    p = _sub(sub, "app", "a local web app: inpaint (brush or generated mask), restore and frontalise photos with "
+             "every registered method", cmd_app, "binds this machine only unless --host says otherwise; there is no "
+             "public sharing; methods' checkpoints come from the study's records under --results")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind")
+    p.add_argument("--port", type=int_at_least(0), default=7860, help="port (0: any free port)")
+    p.add_argument("--results", default="results", help="the study's results folder (checkpoint records)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_restore, _add_verify,
-                _add_study, _add_weights):
+                _add_study, _add_weights, _add_userstudy, _add_app):
         add(sub)
     return p
 

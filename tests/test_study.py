@@ -24,9 +24,9 @@ REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "
                    "irregular_kind", "method"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
                       "04_train_edge_diffusion", "05_identity", "07_train_restoration", "08_train_baselines",
-                      "20_tables", "21_ablations_clgn", "22_visual_comparisons", "99_report"}
+                      "20_tables", "21_ablations_clgn", "22_visual_comparisons", "23_user_study", "99_report"}
 STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
-                  "99_report"}
+                  "23_user_study", "99_report"}
 TRAINED = ("clgn", "lgnet", "facestyle", "edge-diffusion")
 TINY_ABLATIONS = STUDY_PROFILES["tiny"]["ablations"]  # variant slugs; jobs: W.ablations("tiny")
 

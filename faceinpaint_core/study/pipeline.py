@@ -27,7 +27,8 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 # notebook number -> the job outputs that stand for it (train notebooks: one per method they cover)
 _STEP_TARGETS = {"00": ["reports/executed/00_data.ipynb"], "01": ["reports/executed/01_classical_floor.ipynb"],
                  "20": ["reports/executed/20_tables.ipynb"], "21": ["reports/executed/21_ablations_clgn.ipynb"],
-                 "22": ["reports/executed/22_visual_comparisons.ipynb"], "99": ["reports/report.html"]}
+                 "22": ["reports/executed/22_visual_comparisons.ipynb"],
+                 "23": ["reports/executed/23_user_study.ipynb"], "99": ["reports/report.html"]}
 
 
 def list_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:

@@ -54,6 +54,12 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "GFPGAN's blur-downsample-noise-JPEG model with the source's WGAN recipe (weight clipping, RMSProp) and two other "
      "adversarial losses; the critic's Wasserstein estimate is logged. Source 003 reports no numbers.",
      ("restoration_table", "restoration_training_gfpgan"), ("07_",)),
+    ("User study (SIMULATED observers)",
+     "The study's software (`faceinpaint userstudy build | serve | export`) runs source 000's perceptual study for "
+     "real; no participant has answered yet, so these tables and figures come from SIMULATED observers whose "
+     "choices follow each method's measured SSIM. They show the analysis (Wilson intervals, Bradley-Terry, "
+     "agreement) and the number of participants a real study needs, not what people prefer.",
+     ("user_study_support", "user_study_ranking", "user_study_features", "user_study_agreement"), ("23_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),
