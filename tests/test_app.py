@@ -36,11 +36,14 @@ def test_catalogue_lists_classical_and_tabs_follow_registered_tasks(monkeypatch,
     class FakeRestorer:
         task, label = "restore", "fake restorer"
 
+    before = [m["name"] for m in S.methods_catalogue(tmp_path)["restore"]]
     monkeypatch.setitem(methods.METHODS, "fake-restorer", "x:y")
     monkeypatch.setattr(methods, "get_method_class", lambda n, _g=methods.get_method_class:
                         FakeRestorer if n == "fake-restorer" else _g(n))
     cat = S.methods_catalogue(tmp_path)
-    assert [m["name"] for m in cat["restore"]] == ["fake-restorer"] and cat["restore"][0]["checkpoints"] == []
+    fake = [m for m in cat["restore"] if m["name"] == "fake-restorer"]
+    assert [m["name"] for m in cat["restore"]] == before + ["fake-restorer"]
+    assert fake[0]["label"] == "fake restorer" and fake[0]["checkpoints"] == []
     with pytest.raises(S.UserError, match="no trained checkpoint"):
         S.run_task("restore", _face(), "fake-restorer", None, tmp_path)
 

@@ -11,7 +11,8 @@ TIME_LIMIT_HELP = "seconds a participant has, enforced by the server (source 000
 
 def add_arguments(parser: argparse.ArgumentParser, sub_factory) -> None:
     """Add the ``build``, ``serve`` and ``export`` actions to the ``userstudy`` parser."""
-    acts = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    acts = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                 help="build a study, serve it, or export its answers")
     b = sub_factory(acts, "build", "build a study folder: trial images and study.json from a frozen evaluation set")
     b.add_argument("--out", required=True, help="study folder to write (study.json, images/)")
     b.add_argument("--methods", default="telea,ns,biharmonic",
