@@ -71,3 +71,10 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, hole
         return weighted.mean()
     hole_elements = mask.expand_as(err).sum()
     return weighted.sum() / hole_elements.clamp_min(1.0)  # no hole at all: the plain error sum
+
+
+def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Mean robust Charbonnier penalty ``sqrt((pred − target)² + ε²)`` — the ``Ψ(s²) = sqrt(s² + ε²)`` of
+    Brox & Malik, "Large displacement optical flow computation without warping" (ICCV 2009), which TSGAN's
+    pixel-level loss cites (source 004 section D; ε = 1e-3 [ours])."""
+    return torch.sqrt((pred.float() - target.float()) ** 2 + eps * eps).mean()

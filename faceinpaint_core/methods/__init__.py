@@ -11,6 +11,7 @@ METHODS: dict[str, str] = {
     "edge-diffusion": "faceinpaint_core.methods.edge_diffusion:EdgeDiffusionMethod",
     "parser": "faceinpaint_core.methods.parser:FaceParserMethod",
     "identity": "faceinpaint_core.methods.identity:IdentityMethod",
+    "tsgan": "faceinpaint_core.methods.tsgan:TSGANMethod",
 }
 
 

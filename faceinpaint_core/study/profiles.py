@@ -15,6 +15,7 @@ STUDY_METHODS: dict[str, str] = {
     "facestyle": "03_train_facestyle",
     "edge-diffusion": "04_train_edge_diffusion",
     "identity": "05_identity",
+    "tsgan": "06_train_tsgan",
 }
 TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
