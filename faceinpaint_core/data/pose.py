@@ -15,8 +15,8 @@ available here, so the study builds pose pairs from CelebA (issue 13):
   (tip +0.36), lips (+0.05), chin (+0.03) and eye sockets (−0.05), in the same unit [ours].
 * **synthetic rotation** (:func:`rotate_face`): the 68 landmarks (plus forehead points above the brows and
   fixed image-border points) are lifted to 3-D with the template's depth scaled to the face, rotated about
-  the vertical axis and projected orthographically; the image is warped by scikit-image's
-  ``PiecewiseAffineTransform`` (one affine map per Delaunay triangle). :func:`check_rotation` re-estimates
+  the vertical axis and projected orthographically; the image is warped piecewise-affinely
+  (one affine map per Delaunay triangle, :func:`piecewise_affine_map`, then ``cv2.remap``). :func:`check_rotation` re-estimates
   the achieved yaw on the warped image with dlib.
 * **pairs** (:func:`real_pose_pairs`): per identity, each non-frontal face (``|yaw| >= 15``) with a frontal
   face (``|yaw| <= 8``) of the same person; :func:`synthetic_pose_pairs`: each frontal face rotated to
@@ -154,6 +154,27 @@ def rotate_points(points3d: np.ndarray, yaw: float, cx: float, pivot_z: float) -
     return np.stack([x, points3d[:, 1]], 1)
 
 
+def piecewise_affine_map(dst: np.ndarray, src: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(map_x, map_y)`` float32 for ``cv2.remap``: each output pixel in Delaunay triangle ``t`` of ``dst`` is
+    read from the same barycentric position in triangle ``t`` of ``src`` (one affine map per triangle, the
+    warp scikit-image's ``PiecewiseAffineTransform`` defines, vectorised). Pixels outside ``dst``'s hull keep
+    their own position."""
+    from scipy.spatial import Delaunay
+
+    h, w = shape
+    tri = Delaunay(dst)
+    ys, xs = np.mgrid[0:h, 0:w]
+    p = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+    simplex = tri.find_simplex(p)
+    ok = simplex >= 0
+    t = tri.transform[simplex[ok]]
+    b2 = np.einsum("nij,nj->ni", t[:, :2], p[ok] - t[:, 2])
+    bary = np.concatenate([b2, 1 - b2.sum(1, keepdims=True)], 1)
+    out = p.copy()
+    out[ok] = np.einsum("ni,nij->nj", bary, src[tri.simplices[simplex[ok]]])
+    return out[:, 0].reshape(h, w).astype(np.float32), out[:, 1].reshape(h, w).astype(np.float32)
+
+
 def rotate_face(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
     """A face turned by ``yaw`` degrees with a landmark-driven 3-D warp (see the module docstring).
 
@@ -161,8 +182,6 @@ def rotate_face(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> tuple[n
         image: ``(H, W, 3)`` uint8 RGB.  landmarks: ``(68, 2)`` dlib landmarks (px) of its face.
     Returns: ``(warped image uint8 (H, W, 3), its 68 landmarks (68, 2))``.
     """
-    from skimage.transform import PiecewiseAffineTransform, warp
-
     h, w = image.shape[:2]
     pts3, iod = lift_landmarks(landmarks)
     cx = float(np.mean(pts3[27:31, 0]))
@@ -172,11 +191,9 @@ def rotate_face(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> tuple[n
     border = border[(border[:, 0] % (w - 1) == 0) | (border[:, 1] % (h - 1) == 0)]
     src = np.concatenate([pts3[:, :2], border])
     dst = np.concatenate([dst_face, border])
-    tform = PiecewiseAffineTransform()
-    if not tform.estimate(dst, src):  # noqa: deprecated form kept for scikit-image < 0.26
-        raise ValueError("rotate_face: the piecewise-affine warp could not be estimated")
-    out = warp(image, tform, output_shape=(h, w), order=1, mode="edge", preserve_range=True)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), dst_face[:68]
+    out = cv2.remap(image, *piecewise_affine_map(dst, src, (h, w)), interpolation=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out, dst_face[:68]
 
 
 def check_rotation(finder, image: np.ndarray, landmarks: np.ndarray, yaw: float) -> dict:

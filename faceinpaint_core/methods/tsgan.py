@@ -20,7 +20,7 @@ that order [ours: the equation itself is an image not in the source text]:
   weight on D's own loss barely changes its updates;
 * λ4 = 1    ``adv``: the generators' adversarial loss (both stages);
 * λ5 = 0.3  ``ip``: identity-preserving loss ``L_ip`` = ``1 − cos`` of the recogniser's features
-  (:func:`~faceinpaint_core.losses.identity.identity_preserving_loss`), both stages;
+  (:func:`~faceinpaint_core.losses.identity.identity_preserving_loss`'s cosine form), both stages;
 * λ6 = 1e-3 ``tv``: total variation of both stages' outputs.
 
 Recogniser (``identity_weights``): the study's identity network checkpoint (``faceinpaint train --method
@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import TrainConfig
 from ..data.occlusion import OCCLUSION_KINDS
 from ..losses.adversarial import AdversarialLoss
-from ..losses.identity import identity_preserving_loss
 from ..losses.reconstruction import charbonnier
-from ..losses.triplet import dual_triplet_loss
+from ..losses.triplet import other_identity, softplus_triplet_loss
 from ..losses.tv import total_variation
 from ..nets.discriminators import PatchGAN
 from ..nets.tsgan import TSGANGenerator, init_weights
@@ -200,7 +200,7 @@ class TSGANMethod(InpaintMethod):
             else:
                 from ..nets.identity import IdentityResNet
 
-                net = IdentityResNet(self.cfg.train.size, (16, 32, 64), (1, 1, 1), 128)
+                net = IdentityResNet(self.cfg.train.size, (16, 32, 64), (1, 1, 1), 128, stem_stride=2)
                 init_weights(net, torch_generator(self.cfg.train.seed, "init:tsgan:random-recogniser"))
                 self.recogniser_source = "random-init recogniser (no identity signal: labelled, not a face model)"
                 warnings.warn("tsgan: identity_weights is empty, L_ip and the dual triplet loss use a RANDOM-INIT "
@@ -240,18 +240,30 @@ class TSGANMethod(InpaintMethod):
         stages = {"d": (out["deoccluded"], x), "f": (out["pred"], y)}
         terms = {"pixel": charbonnier(out["raw_d"], x, c.charbonnier_eps) + charbonnier(out["pred"], y, c.charbonnier_eps)}
         if c.triplet or c.identity_loss:
-            rec = self.load_recogniser(x.device)
+            emb = self.embeddings(stages, x.device)  # one recogniser pass per image batch serves both losses
             if c.triplet:
                 labels = batch.get("label", torch.arange(x.shape[0], device=x.device))
-                terms["triplet"], _ = dual_triplet_loss(rec, stages, labels, c.triplet_margin)
-            if c.identity_loss:
-                terms["ip"] = sum(identity_preserving_loss(rec, g, t) for g, t in stages.values())
+                neg, valid = other_identity(labels)
+                terms["triplet"] = sum(softplus_triplet_loss(g, t, t[neg], c.triplet_margin, valid)
+                                       for g, t in emb.values())
+            if c.identity_loss:  # identity_preserving_loss's cosine form, on the shared embeddings
+                terms["ip"] = sum((1 - F.cosine_similarity(g, t, dim=1)).mean() for g, t in emb.values())
         if c.adv:
             terms["adv"] = (self._adv.g_loss(nets["D_d"], x, out["deoccluded"])
                             + self._adv.g_loss(nets["D_f"], y, out["pred"]))
         if c.tv:
             terms["tv"] = total_variation(out["deoccluded"]) + total_variation(out["pred"])
         return {k: terms[k] for k in TERMS if k in terms}
+
+    def embeddings(self, stages: dict, device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """``{stage: (emb(generated) with grad, emb(target))}`` under the frozen recogniser."""
+        rec = self.load_recogniser(device)
+        out = {}
+        for stage, (gen, target) in stages.items():
+            with torch.no_grad():
+                t = rec(target)
+            out[stage] = (rec(gen), t)
+        return out
 
     def generator_loss(self, nets, batch, out):
         terms = self.loss_terms(nets, batch, out)
