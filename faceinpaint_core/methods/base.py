@@ -72,6 +72,10 @@ class InpaintMethod(ABC):
     #: "frontalize" (occluded profile -> frontal face), "recognise" (face -> embedding), "parse" (face -> regions);
     #: apps and studies pick their methods by task
     task: ClassVar[str] = "inpaint"
+    #: its study job reads the study's other checkpoints (inpainters; with ``uses_recogniser`` also the recogniser,
+    #: a method with ``is_recogniser = True``): the workflow makes their records inputs of its job
+    uses_study_checkpoints: ClassVar[bool] = False
+    uses_recogniser: ClassVar[bool] = False
 
     def __init__(self, cfg):
         self.cfg = cfg

@@ -94,8 +94,13 @@ def ablations(profile: str) -> list[tuple[str, str]]:
     """``(method, variant)`` of every ablation job of ``profile``, in declaration order."""
     from .study_jobs import ablation_variants
 
+    from ..methods import get_method_class
+
     chosen = STUDY_PROFILES[profile].get("ablations")
-    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+    # a method the protocol does not score (evaluated_by_protocol = False, e.g. scored by verification) runs its
+    # ablations in its own notebook, with its own measure
+    scored = [m for m in STUDY_METHODS if getattr(get_method_class(m), "evaluated_by_protocol", True)]
+    return [(m, v) for m in scored for v in ablation_variants(m) if chosen is None or v in chosen]
 
 
 def resources(profile: str, kind: str) -> dict:
@@ -123,9 +128,13 @@ def checkpoint_inputs(method: str) -> list[str]:
     method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), else none."""
     from ..methods import get_method_class
 
-    if not getattr(get_method_class(method), "uses_study_checkpoints", False):
+    cls = get_method_class(method)
+    if not getattr(cls, "uses_study_checkpoints", False):
         return []
-    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method]
+    keys = [m for m in protocol_methods() if m != method]
+    if getattr(cls, "uses_recogniser", False):  # e.g. TSGAN's identity losses: the study's face recogniser
+        keys += [m for m in STUDY_METHODS if m != method and getattr(get_method_class(m), "is_recogniser", False)]
+    return [f"results/checkpoints/{m}.json" for m in keys]
 
 
 def write_fingerprint(out_root: Path, fingerprint: str) -> bool:
