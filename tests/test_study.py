@@ -23,7 +23,7 @@ REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "
                    "eval_fid", "eval_lpips", "train_profile", "ablation_sets", "n_visual", "seed", "train_sets",
                    "irregular_kind", "method"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
-                      "04_train_edge_diffusion", "05_identity", "20_tables", "21_ablations_clgn",
+                      "04_train_edge_diffusion", "05_identity", "06_train_tsgan", "20_tables", "21_ablations_clgn",
                       "22_visual_comparisons", "99_report"}
 STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
                   "99_report"}

@@ -9,6 +9,9 @@ pairs (frontal faces turned by :func:`~.pose.rotate_face`). Items of :class:`Pos
      "occlusion": (1, S, S) float 1 = hole (one landmark-placed kind per item, seeded),
      "label": long identity class, "yaw": float, "kind": str, "pair": int}
 
+``pool`` = ``{file: (identity, |yaw|)}`` of every face of the part with a pose (gallery candidates) and
+``load(file)`` its image.
+
 Synthetic faces (tests, ``tiny``): :class:`~.synthetic.SyntheticFaces` renders the same identity at yaw 0
 and at a drawn yaw, and their landmarks are the 3-D template projected at that yaw (approximate: the
 drawings are not dlib faces) [ours].
@@ -124,6 +127,7 @@ def open_pose_pairs(dataset: str, size: int, part: str = "train", data_root=None
         load, pairs, split = _synthetic_pairs(int(limit or 48), size, seed, part, held_out_fraction)
         faces = PosePairFaces(load, pairs, size, seed, kinds)
         faces.summary = {"n_real_pairs": len(pairs), "n_synthetic_pairs": 0, "n_pair_identities": faces.n_classes}
+        faces.pool = {f"{p['profile'].split('@')[0]}@0": (p["identity"], 0.0) for p in pairs}
         faces.split_hash = identity_split_sha256(split)
         return faces
     from .datasets import open_dataset
@@ -143,6 +147,7 @@ def open_pose_pairs(dataset: str, size: int, part: str = "train", data_root=None
         p["landmarks"] = records[p["profile"]].landmarks * (size / pose_size)
     faces = PosePairFaces(lambda f: base[index[f]]["image"], pairs, size, seed, kinds)
     faces.summary = pose_summary(records, pairs)
+    faces.pool = {f: (table[f], abs(r.yaw)) for f, r in records.items() if r.found}
     faces.split_hash, faces.folder = identity_split_sha256(split), getattr(base, "folder", "unknown")
     faces.name = f"{getattr(base, 'name', dataset)} pose pairs ({part})"
     return faces

@@ -53,11 +53,11 @@ def study_recogniser(records: dict, method_names) -> str | None:
 
 # -- probes -------------------------------------------------------------------------------------------------
 
-def galleries(faces, load_all) -> dict[int, str]:
-    """``{pair index: gallery file}``: per pair, the most frontal other image of its identity (see the module
-    docstring). ``load_all`` = ``{file: (identity, |yaw|)}`` of every face with a pose estimate."""
+def galleries(faces) -> dict[int, str]:
+    """``{pair index: gallery file}``: per pair, the most frontal other image of its identity in ``faces.pool``
+    (see the module docstring)."""
     by_id: dict[str, list[tuple[float, str]]] = {}
-    for f, (ident, ayaw) in load_all.items():
+    for f, (ident, ayaw) in faces.pool.items():
         by_id.setdefault(str(ident), []).append((ayaw, f))
     out = {}
     for i, p in enumerate(faces.pairs):
@@ -170,3 +170,38 @@ def qualitative_figure(method, nets, faces, idx: list[int], kind: str):
     return image_grid({"occluded input": x * (1 - m), "de-occluded": out["deoccluded"], "frontalised": out["pred"],
                        "ground-truth frontal": torch.stack([it["frontal"] for it in items])},
                       f"TSGAN on held-out identities ({kind} occlusion)")
+
+
+def make_inpainter(predictor, size: int):
+    """``(x (N, 3, S, S) hole zeroed, mask (N, 1, S, S)) -> (N, 3, S, S)`` from a protocol predictor, run at its own
+    working ``size`` and pasted into the hole (:func:`faceinpaint_core.inpaint.inpaint_tensor`)."""
+    from ..inpaint import inpaint_tensor
+
+    def run(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return torch.cat([inpaint_tensor(lambda a, b: predictor(a, b, None), x[k:k + 1], m[k:k + 1], size)
+                          for k in range(len(x))])
+    return run
+
+
+def rotation_check_table(faces, finder, n: int = 20) -> pd.DataFrame:
+    """Re-estimated yaw of synthetic rotations: for the first ``n`` synthetic pairs, ``target`` (face yaw + turn),
+    ``achieved`` (dlib on the warped face, NaN when not detected) and the error."""
+    from ..data.pose import check_rotation
+    from ..data.pose_faces import to_uint8
+
+    rows = []
+    for i in [k for k, p in enumerate(faces.pairs) if p["rotate"] is not None][:n]:
+        p = faces.pairs[i]
+        img = to_uint8(faces.load(p["profile"]))
+        r = check_rotation(finder, img, p["landmarks"], p["rotate"])
+        target = r["source_yaw"] + p["rotate"]
+        rows.append({"file": p["profile"], "turn": p["rotate"], "source_yaw": r["source_yaw"], "target": target,
+                     "achieved": r["achieved"], "abs_error": abs(r["achieved"] - target), "found": r["found"]})
+    return pd.DataFrame(rows)
+
+
+def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_images, embedders, kinds) -> pd.DataFrame:
+    """Full-TSGAN (f) verification of one ablation run, over all occlusion kinds pooled per kind, ``all`` yaws."""
+    t = verification_table(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
+    t = t[(t["yaw_bin"] == "all") & (t["source"] == "all")]
+    return t.assign(variant=label, variant_slug=variant)
