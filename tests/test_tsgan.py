@@ -251,3 +251,40 @@ def test_frontalize_cli_bad_file_is_one_line(tmp_path, capsys):
     assert main(["frontalize", "--image", str(bad), "--out", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not a readable image" in err
+
+
+# -- study ---------------------------------------------------------------------------------------------------
+def test_study_picks_inpainters_and_the_recogniser_by_contract():
+    from faceinpaint_core.study.profiles import STUDY_METHODS
+    from faceinpaint_core.study.tsgan_study import study_inpainters, study_recogniser
+    from faceinpaint_core.study.workflow import ablations, checkpoint_inputs
+
+    recs = {m: {"checkpoint": f"runs/{m}.pt"} for m in ("identity", "tsgan", "parser", "clgn", "lgnet")}
+    assert study_inpainters(recs, STUDY_METHODS) == ["clgn", "lgnet"]
+    assert study_recogniser(recs, STUDY_METHODS) == "runs/identity.pt"
+    assert "results/checkpoints/identity.json" in checkpoint_inputs("tsgan")
+    assert not [m for m, _ in ablations("smoke") if m == "tsgan"]  # scored by verification in its own notebook
+
+
+def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
+    from faceinpaint_core.data.pose_faces import open_pose_pairs
+    from faceinpaint_core.eval.embedders import NetworkEmbedder
+    from faceinpaint_core.nets.identity import IdentityResNet
+    from faceinpaint_core.study.tsgan_study import galleries, probe_pairs, summary_table, verification_table
+    from faceinpaint_core.train.checkpoint import load_for_inference
+
+    method, nets = load_for_inference(tsgan_run / "checkpoints" / "final.pt")
+    faces = open_pose_pairs("synthetic", 32, "test", seed=0, held_out_fraction=0.5, limit=24)
+    gal = galleries(faces)
+    assert gal and all(g not in (faces.pairs[i]["profile"], faces.pairs[i]["frontal"]) for i, g in gal.items())
+    pairs = probe_pairs(faces, gal, n_folds=3)
+    assert (pairs.groupby("pair")["same"].sum() == 1).all()
+    assert all(faces.pairs[r.pair]["identity"] != r.identity for r in pairs[pairs.same == 0].itertuples())
+    torch.manual_seed(0)
+    emb = {"net": NetworkEmbedder(IdentityResNet(32, (8, 16), (1, 1), 16), "net")}
+    images = {f: faces.load(f) for f in set(pairs["gallery"])}
+    table = verification_table(method, nets, faces, pairs, images, emb, ("eyes",),
+                               inpainter=lambda x, m: torch.zeros_like(x))
+    assert set(table["condition"].str[:3]) == {"(a)", "(b)", "(c)", "(d)", "(e)", "(f)"}
+    assert table["auc"].between(0, 1).all() and (table["n_pairs"] > 0).all()
+    assert summary_table(table).shape[0] == 6
