@@ -128,7 +128,8 @@ def test_multipie_and_lfw_layouts_are_read(tmp_path):
 def test_real_pose_pairs_pair_profiles_with_a_frontal_face_of_the_same_person():
     from faceinpaint_core.data.pose import PoseRecord, pose_summary, real_pose_pairs, synthetic_pose_pairs
 
-    recs = {f: PoseRecord(f, True, y) for f, y in (("a1", 2.0), ("a2", -25.0), ("a3", 10.0), ("b1", 40.0), ("b2", 12.0))}
+    yaws = (("a1", 2.0), ("a2", -25.0), ("a3", 10.0), ("b1", 40.0), ("b2", 12.0))
+    recs = {f: PoseRecord(f, True, y) for f, y in yaws}
     table = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "b2": "B"}
     pairs = real_pose_pairs(table, recs)
     assert [(p["profile"], p["frontal"]) for p in pairs] == [("a2", "a1")]  # b has no face with |yaw| <= 8

@@ -126,5 +126,6 @@ def load_occlusion_set(folder) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"occlusion set {folder}: missing or invalid masks.npz / manifest.json ({err})") from err
     if occlusion_set_sha256(manifest["params"], files, lms, stacked) != manifest.get("sha256"):
-        raise ValueError(f"occlusion set {folder}: masks.npz does not match the manifest's sha256 (edited?); rebuild it")
+        raise ValueError(f"occlusion set {folder}: masks.npz does not match the manifest's sha256 (edited?); "
+                         f"rebuild it")
     return {k: dict(zip(files, stacked[i])) for i, k in enumerate(kinds)}, manifest

@@ -16,8 +16,8 @@ available here, so the study builds pose pairs from CelebA (issue 13):
 * **synthetic rotation** (:func:`rotate_face`): the 68 landmarks (plus forehead points above the brows and
   fixed image-border points) are lifted to 3-D with the template's depth scaled to the face, rotated about
   the vertical axis and projected orthographically; the image is warped piecewise-affinely
-  (one affine map per Delaunay triangle, :func:`piecewise_affine_map`, then ``cv2.remap``). :func:`check_rotation` re-estimates
-  the achieved yaw on the warped image with dlib.
+  (one affine map per Delaunay triangle, :func:`piecewise_affine_map`, then ``cv2.remap``).
+  :func:`check_rotation` re-estimates the achieved yaw on the warped image with dlib.
 * **pairs** (:func:`real_pose_pairs`): per identity, each non-frontal face (``|yaw| >= 15``) with a frontal
   face (``|yaw| <= 8``) of the same person; :func:`synthetic_pose_pairs`: each frontal face rotated to
   ±15/30/45 deg, paired with itself.

@@ -118,8 +118,8 @@ def open_pose_pairs(dataset: str, size: int, part: str = "train", data_root=None
                     cache_dir="results/cache/pose", synthetic_per_face: int = 1, kinds=OCCLUSION_KINDS,
                     finder=None) -> PosePairFaces:
     """The pose pairs of one part of the identity split of ``dataset`` (``celeba`` / a CelebA folder, or
-    ``synthetic``); ``limit`` caps the faces whose pose is estimated (first files of multi-image identities,
-    sorted); ``pose_size`` is the resolution dlib sees. Attributes ``summary`` (:func:`~.pose.pose_summary`)
+    ``synthetic``); ``limit`` caps the faces whose pose is estimated (files of multi-image identities,
+    grouped by identity); ``pose_size`` is the resolution dlib sees. Attributes ``summary`` (:func:`~.pose.pose_summary`)
     and ``split_hash`` are set."""
     from .identities import identity_split, identity_split_sha256, identity_table
 
@@ -154,9 +154,12 @@ def open_pose_pairs(dataset: str, size: int, part: str = "train", data_root=None
 
 
 def _pose_files(table: dict[str, str], keep: set, limit: int | None) -> list[str]:
-    """Files of kept identities with 2+ images (pairs need two), sorted, the first ``limit``."""
+    """Files of kept identities with 2+ images (pairs need two), grouped by identity (identities in label order,
+    so a ``limit`` keeps whole identities rather than scattered single images), the first ``limit``."""
+    from .identities import _natural
+
     counts: dict[str, int] = {}
     for ident in table.values():
         counts[ident] = counts.get(ident, 0) + 1
-    files = sorted(f for f, i in table.items() if i in keep and counts[i] >= 2)
+    files = sorted((f for f, i in table.items() if i in keep and counts[i] >= 2), key=lambda f: (_natural(table[f]), f))
     return files[:limit] if limit else files

@@ -97,7 +97,8 @@ class TSGANConfig:
         if bad:
             raise ValueError(f"TSGANConfig: unknown occlusions {bad}; known: {list(OCCLUSION_KINDS)}")
         if self.train.size % 2 ** self.depth:
-            raise ValueError(f"TSGANConfig: train.size={self.train.size} must be divisible by 2**depth={2 ** self.depth}")
+            raise ValueError(f"TSGANConfig: train.size={self.train.size} must be divisible by "
+                             f"2**depth={2 ** self.depth}")
         if not 0 < self.held_out_fraction < 1:
             raise ValueError("TSGANConfig: held_out_fraction must be in (0, 1)")
 
@@ -240,7 +241,8 @@ class TSGANMethod(InpaintMethod):
     def loss_terms(self, nets, batch, out) -> dict[str, torch.Tensor]:
         c, x, y = self.cfg, batch["image"], self.frontal_target(batch)
         stages = {"d": (out["deoccluded"], x), "f": (out["pred"], y)}
-        terms = {"pixel": charbonnier(out["raw_d"], x, c.charbonnier_eps) + charbonnier(out["pred"], y, c.charbonnier_eps)}
+        eps = c.charbonnier_eps
+        terms = {"pixel": charbonnier(out["raw_d"], x, eps) + charbonnier(out["pred"], y, eps)}
         if c.triplet or c.identity_loss:
             emb = self.embeddings(stages, x.device)  # one recogniser pass per image batch serves both losses
             if c.triplet:

@@ -200,7 +200,8 @@ def rotation_check_table(faces, finder, n: int = 20) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_images, embedders, kinds) -> pd.DataFrame:
+def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_images, embedders,
+                  kinds) -> pd.DataFrame:
     """Full-TSGAN (f) verification of one ablation run, over all occlusion kinds pooled per kind, ``all`` yaws."""
     t = verification_table(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
     t = t[(t["yaw_bin"] == "all") & (t["source"] == "all")]
