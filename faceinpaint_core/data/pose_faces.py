@@ -119,8 +119,8 @@ def open_pose_pairs(dataset: str, size: int, part: str = "train", data_root=None
                     finder=None) -> PosePairFaces:
     """The pose pairs of one part of the identity split of ``dataset`` (``celeba`` / a CelebA folder, or
     ``synthetic``); ``limit`` caps the faces whose pose is estimated (files of multi-image identities,
-    grouped by identity); ``pose_size`` is the resolution dlib sees. Attributes ``summary`` (:func:`~.pose.pose_summary`)
-    and ``split_hash`` are set."""
+    grouped by identity); ``pose_size`` is the resolution dlib sees. Attributes ``summary``
+    (:func:`~.pose.pose_summary`), ``pool`` and ``split_hash`` are set."""
     from .identities import identity_split, identity_split_sha256, identity_table
 
     if dataset == "synthetic":
