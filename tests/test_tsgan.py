@@ -289,3 +289,14 @@ def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
     assert set(table["condition"].str[:3]) == {"(a)", "(b)", "(c)", "(d)", "(e)", "(f)"}
     assert table["auc"].between(0, 1).all() and (table["n_pairs"] > 0).all()
     assert summary_table(table).shape[0] == 6
+
+
+def test_cells_with_one_fold_are_reported_not_scored():
+    import pandas as pd
+
+    from faceinpaint_core.study.tsgan_study import _cells
+
+    sc = pd.DataFrame({"same": [1, 0, 1, 0], "fold": [0, 0, 0, 0], "score": [0.9, 0.1, 0.8, 0.2],
+                       "yaw_bin": ["15-30"] * 4, "source": ["real"] * 4})
+    rows = _cells(sc, {"embedder": "x"})
+    assert rows and all(np.isnan(r["acc_mean"]) and "too few" in r["note"] for r in rows)

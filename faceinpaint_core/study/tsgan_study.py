@@ -24,8 +24,6 @@ from ..utils.seeding import rng
 
 CONDITIONS = {"a": "clean frontal (upper bound)", "b": "occluded profile input", "c": "de-occlusion only",
               "d": "frontalisation only", "e": "inpainting, no frontalisation", "f": "full TSGAN"}
-TABLE_COLUMNS = ("embedder", "condition", "occlusion", "yaw_bin", "source", "acc_mean", "acc_std", "auc", "n_pairs",
-                 "n_same", "n_diff", "n_folds", "n_detect_fail")
 
 
 def study_inpainters(records: dict, method_names) -> list[str]:
@@ -144,12 +142,14 @@ def _cells(sc: pd.DataFrame, base: dict) -> list[dict]:
     groups = [("all", "all", sc)] + [(b, "all", s) for b, s in sc.groupby("yaw_bin")] + \
              [("all", src, s) for src, s in sc.groupby("source")]
     for ybin, src, s in groups:
-        if s["same"].nunique() < 2:
-            continue
-        out.append({**base, "yaw_bin": ybin, "source": src, **_metrics(s["score"].to_numpy(), s["same"].to_numpy(),
-                                                                         s["fold"].to_numpy()),
-                    "n_pairs": len(s), "n_same": int(s["same"].sum()), "n_diff": int((s["same"] == 0).sum()),
-                    "n_folds": int(s["fold"].nunique())})
+        row = {**base, "yaw_bin": ybin, "source": src, "n_pairs": len(s), "n_same": int(s["same"].sum()),
+               "n_diff": int((s["same"] == 0).sum()), "n_folds": int(s["fold"].nunique()), "note": ""}
+        if s["same"].nunique() < 2 or s["fold"].nunique() < 2:  # too few pairs for the protocol: said, not dropped
+            row.update(acc_mean=float("nan"), acc_std=float("nan"), auc=float("nan"),
+                       note="too few pairs: needs same and different pairs in 2+ folds")
+        else:
+            row.update(_metrics(s["score"].to_numpy(), s["same"].to_numpy(), s["fold"].to_numpy()))
+        out.append(row)
     return out
 
 
