@@ -26,6 +26,10 @@ CONDITIONS = {"a": "clean frontal (upper bound)", "b": "occluded profile input",
               "d": "frontalisation only", "e": "inpainting, no frontalisation", "f": "full TSGAN"}
 
 
+#: occlusions the ablation table scores (a subset: each variant is one more training run and dlib pass) [ours]
+ABLATION_OCCLUSIONS = ("eyes", "mouth", "block")
+
+
 def study_inpainters(records: dict, method_names) -> list[str]:
     """Keys of ``records`` (checkpoint records) that are trained inpainting methods (``task == "inpaint"`` and
     scored by the protocol), in ``method_names`` order — the generic choice for condition (e)."""
