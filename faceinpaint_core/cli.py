@@ -1,4 +1,5 @@
-"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, restore, verify, study, weights.
+"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, restore, frontalize, verify, study,
+weights, userstudy, app.
 
 Bad input gets one line naming the option and what is allowed, and exit code 2, before any work starts.
 """
@@ -82,6 +83,15 @@ def cmd_inpaint(a) -> int:
     inpaint_main(a.method, a.image, a.mask, a.out, checkpoint=a.checkpoint, parser_checkpoint=a.parser_checkpoint,
                  size=a.size, mask_polarity=a.mask_polarity, steps=a.steps, align=a.align,
                  detector=a.detector)
+    return 0
+
+
+def cmd_frontalize(a) -> int:
+    from .frontalize import frontalize_main
+
+    info = frontalize_main(a.image, a.out, checkpoint=a.checkpoint, mask=a.mask, method=a.method, device=a.device)
+    print(info["message"] if not info["faces"] else
+          f"wrote the frontalised face ({info['size']} px, weights: {info['weights']}) to {a.out}")
     return 0
 
 
@@ -231,6 +241,20 @@ def _add_restore(sub) -> None:
     r.add_argument("--device", default="cpu", help="torch device")
 
 
+def _add_frontalize(sub) -> None:
+    f = _sub(sub, "frontalize", "detect, align, de-occlude and frontalise the largest face of a photo "
+             "(a 'frontalize' method such as tsgan)", cmd_frontalize,
+             "writes the frontal aligned face crop; a photo without a detected face is written unchanged")
+    f.add_argument("--image", required=True, help="input photo (required)")
+    f.add_argument("--out", required=True, help="output image file, .png or .jpg (required)")
+    f.add_argument("--checkpoint", type=existing_file, default=None,
+                   help="checkpoint of a trained frontalize method (None: random-init networks, labelled)")
+    f.add_argument("--mask", type=existing_file, default=None,
+                   help="occlusion mask, same size as the photo, white = occluded (None: no occlusion)")
+    f.add_argument("--method", default="tsgan", choices=sorted(METHODS), help="method when no checkpoint is given")
+    f.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
+
+
 def _add_verify(sub) -> None:
     from .verify import add_verify_arguments
 
@@ -301,8 +325,8 @@ def _add_app(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_restore, _add_verify,
-                _add_study, _add_weights, _add_userstudy, _add_app):
+    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_restore, _add_frontalize,
+                _add_verify, _add_study, _add_weights, _add_userstudy, _add_app):
         add(sub)
     return p
 

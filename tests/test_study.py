@@ -23,8 +23,9 @@ REQUIRED_PARAMS = {"profile", "data_root", "synthetic", "out_root", "dataset", "
                    "eval_fid", "eval_lpips", "train_profile", "ablation_sets", "n_visual", "seed", "train_sets",
                    "irregular_kind", "method"}
 EXPECTED_NOTEBOOKS = {"00_data", "01_classical_floor", "02_train_clgn", "03_train_facestyle", "03_train_parser",
-                      "04_train_edge_diffusion", "05_identity", "07_train_restoration", "08_train_baselines",
-                      "20_tables", "21_ablations_clgn", "22_visual_comparisons", "23_user_study", "99_report"}
+                      "04_train_edge_diffusion", "05_identity", "06_train_tsgan", "07_train_restoration",
+                      "08_train_baselines", "20_tables", "21_ablations_clgn", "22_visual_comparisons", "23_user_study",
+                      "99_report"}
 STEP_NOTEBOOKS = {"00_data", "01_classical_floor", "20_tables", "21_ablations_clgn", "22_visual_comparisons",
                   "23_user_study", "99_report"}
 TRAINED = ("clgn", "lgnet", "facestyle", "edge-diffusion")

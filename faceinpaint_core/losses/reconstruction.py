@@ -100,3 +100,10 @@ def discounted_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     hole = (err * w * mask).mean() / mask.mean().clamp_min(1e-8)
     known = (err * (1 - mask)).mean() / (1 - mask).mean().clamp_min(1e-8)
     return hole + known
+
+
+def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Mean robust Charbonnier penalty ``sqrt((pred − target)² + ε²)`` — the ``Ψ(s²) = sqrt(s² + ε²)`` of
+    Brox & Malik, "Large displacement optical flow computation without warping" (ICCV 2009), which TSGAN's
+    pixel-level loss cites (source 004 section D; ε = 1e-3 [ours])."""
+    return torch.sqrt((pred.float() - target.float()) ** 2 + eps * eps).mean()

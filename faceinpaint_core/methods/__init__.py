@@ -21,6 +21,7 @@ METHODS: dict[str, str] = {
     "identity": "faceinpaint_core.methods.identity:IdentityMethod",
     "stylegan2": "faceinpaint_core.methods.stylegan2:StyleGAN2Method",
     "gfpgan": "faceinpaint_core.methods.gfpgan:GFPGANMethod",
+    "tsgan": "faceinpaint_core.methods.tsgan:TSGANMethod",
 }
 
 

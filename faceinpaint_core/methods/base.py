@@ -76,6 +76,8 @@ class InpaintMethod(ABC):
     #: task "generate", an identity loss's "recognise"); the workflow makes their records its inputs and
     #: :meth:`sets_from_checkpoints` turns them into ``--set`` overrides
     builds_on_tasks: ClassVar[tuple[str, ...]] = ()
+    #: its study job reads the study's inpainters' checkpoints (their records are inputs of its workflow job)
+    uses_study_checkpoints: ClassVar[bool] = False
 
     def __init__(self, cfg):
         self.cfg = cfg

@@ -25,6 +25,7 @@ STUDY_METHODS: dict[str, str] = {
     "identity": "05_identity",
     "stylegan2": "07_train_restoration",
     "gfpgan": "07_train_restoration",
+    "tsgan": "06_train_tsgan",
 }
 TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
@@ -45,20 +46,22 @@ STUDY_PROFILES: dict[str, dict] = {
     "tiny": dict(dataset="synthetic", size=32, n_eval=8, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=False, eval_lpips=False,
                  resources=_CPU_RESOURCES, ablations=("stages1", "full"), train_profile="tiny",
-                 ablation_sets={"clgn": {"train.steps": 2}, "edge-diffusion": {"train.steps": 4, "edge_steps": 2}}, n_visual=3, seed=0,
+                 ablation_sets={"clgn": {"train.steps": 2}, "edge-diffusion": {"train.steps": 4, "edge_steps": 2},
+                                "tsgan": {"train.steps": 1}}, n_visual=3, seed=0,
                  train_sets={}),
     # real faces on a 2-core CPU in under 10 minutes; numbers are smoke numbers, not the paper's
     "smoke": dict(dataset="celebamask-hq", size=64, n_eval=50, bins=["1-10", "20-30", "40-50"],
                   mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
                   resources=_CPU_RESOURCES, train_profile="smoke",
-                  ablation_sets={"clgn": {"train.steps": 60},
+                  ablation_sets={"clgn": {"train.steps": 60}, "tsgan": {"train.steps": 60},
                                  "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
                   train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
     "full": dict(dataset="celebamask-hq", size=256, n_eval=2048, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
                  resources=_GPU_RESOURCES, train_profile="full",
-                 ablation_sets={"clgn": {"train.steps": 20000}, "edge-diffusion": {}}, n_visual=8, seed=0,
+                 ablation_sets={"clgn": {"train.steps": 20000}, "edge-diffusion": {}, "tsgan": {"train.steps": 20000}},
+                 n_visual=8, seed=0,
                  train_sets={}),
 }
 

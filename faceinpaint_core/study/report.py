@@ -60,6 +60,12 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "choices follow each method's measured SSIM. They show the analysis (Wilson intervals, Bradley-Terry, "
      "agreement) and the number of participants a real study needs, not what people prefer.",
      ("user_study_support", "user_study_ranking", "user_study_features", "user_study_agreement"), ("23_",)),
+    ("TSGAN: de-occlusion and frontalisation (source 004)",
+     "Face verification of held-out CelebA identities' pose pairs (real: non-frontal photos with a frontal one of the "
+     "same person; synthetic: frontal faces turned by a landmark-driven 3-D warp) under landmark-placed occlusions, "
+     "per condition (a)-(f), occlusion kind and yaw bin, with dlib and the study's identity network; then TSGAN's "
+     "ablations. Source 004 reports its ACC and AUC only as bar charts: there are no reported values to compare with.",
+     ("tsgan_pose_pairs", "tsgan_rotation_check", "tsgan_verification_summary", "tsgan_ablations"), ("06_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),

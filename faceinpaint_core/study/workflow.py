@@ -98,8 +98,13 @@ def ablations(profile: str) -> list[tuple[str, str]]:
     scores its ``ABLATIONS`` in its own notebook."""
     from .study_jobs import ablation_variants
 
+    from ..methods import get_method_class
+
     chosen = STUDY_PROFILES[profile].get("ablations")
-    return [(m, v) for m in protocol_methods() for v in ablation_variants(m) if chosen is None or v in chosen]
+    # a method the protocol does not score (evaluated_by_protocol = False, e.g. scored by verification) runs its
+    # ablations in its own notebook, with its own measure
+    scored = [m for m in STUDY_METHODS if getattr(get_method_class(m), "evaluated_by_protocol", True)]
+    return [(m, v) for m in scored for v in ablation_variants(m) if chosen is None or v in chosen]
 
 
 def resources(profile: str, kind: str) -> dict:

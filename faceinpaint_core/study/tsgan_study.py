@@ -1,0 +1,212 @@
+"""Notebook 06's steps: TSGAN judged by face verification, per occlusion kind and yaw bin (source 004).
+
+Protocol [ours, in Multi-PIE's shape: a clean gallery face per person, probes at other poses]: the
+held-out identities' pose pairs (:func:`~faceinpaint_core.data.pose_faces.open_pose_pairs`, ``test`` part;
+no test identity was seen in training). Each pair's *probe* is its profile face under one occlusion kind;
+its *gallery* face is another image of the same person (the most frontal one that is neither the profile
+nor the pair's frontal face; pairs without one are dropped and counted). Every probe is scored against its
+own identity's gallery (same) and one seeded other identity's gallery (different); folds deal identities
+(identity-disjoint), and ACC / AUC are :func:`~faceinpaint_core.metrics.verification.verification_metrics`.
+
+Conditions (:data:`CONDITIONS`): (a) the pair's clean frontal face (upper bound), (b) the occluded profile,
+(c) TSGAN's de-occlusion only, (d) frontalisation only (``G_f`` on the occluded profile), (e) a study inpainter
+(composited) without frontalisation, (f) full TSGAN. Source 004 reports its ACC / AUC only as bar charts, so
+there are no reported numbers to compare with.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..metrics.verification import verification_metrics
+from ..utils.seeding import rng
+
+CONDITIONS = {"a": "clean frontal (upper bound)", "b": "occluded profile input", "c": "de-occlusion only",
+              "d": "frontalisation only", "e": "inpainting, no frontalisation", "f": "full TSGAN"}
+
+
+#: occlusions the ablation table scores (a subset: each variant is one more training run and dlib pass) [ours]
+ABLATION_OCCLUSIONS = ("eyes", "mouth", "block")
+
+
+def study_inpainters(records: dict, method_names) -> list[str]:
+    """Keys of ``records`` (checkpoint records) that are trained inpainting methods (``task == "inpaint"`` and
+    scored by the protocol), in ``method_names`` order — the generic choice for condition (e)."""
+    from ..methods import get_method_class
+
+    out = []
+    for m in method_names:
+        cls = get_method_class(m)
+        if m in records and cls.task == "inpaint" and getattr(cls, "evaluated_by_protocol", True):
+            out.append(m)
+    return out
+
+
+def study_recogniser(records: dict, method_names) -> str | None:
+    """The checkpoint path of the study's face recogniser (a method with ``is_recogniser``), or None."""
+    from ..methods import get_method_class
+
+    for m in method_names:
+        if m in records and getattr(get_method_class(m), "is_recogniser", False):
+            return records[m]["checkpoint"]
+    return None
+
+
+# -- probes -------------------------------------------------------------------------------------------------
+
+def galleries(faces) -> dict[int, str]:
+    """``{pair index: gallery file}``: per pair, the most frontal other image of its identity in ``faces.pool``
+    (see the module docstring)."""
+    by_id: dict[str, list[tuple[float, str]]] = {}
+    for f, (ident, ayaw) in faces.pool.items():
+        by_id.setdefault(str(ident), []).append((ayaw, f))
+    out = {}
+    for i, p in enumerate(faces.pairs):
+        cands = sorted(c for c in by_id.get(p["identity"], []) if c[1] not in (p["profile"], p["frontal"]))
+        if cands:
+            out[i] = cands[0][1]
+    return out
+
+
+def probe_pairs(faces, gallery: dict[int, str], n_folds: int = 10, seed: int = 0) -> pd.DataFrame:
+    """One same and one different pair per probe pair ``i``: columns ``pair, same, gallery, identity, fold``."""
+    ids = sorted({faces.pairs[i]["identity"] for i in gallery})
+    order = [ids[k] for k in rng(seed, "tsgan-folds").permutation(len(ids))]
+    fold = {ident: k % n_folds for k, ident in enumerate(order)}
+    by_fold: dict[int, list[int]] = {}
+    for i in sorted(gallery):
+        by_fold.setdefault(fold[faces.pairs[i]["identity"]], []).append(i)
+    rows = []
+    for i in sorted(gallery):
+        ident = faces.pairs[i]["identity"]
+        rows.append((i, 1, gallery[i], ident, fold[ident]))
+        others = [j for j in by_fold[fold[ident]] if faces.pairs[j]["identity"] != ident]
+        if others:
+            j = others[int(rng(seed, "tsgan-diff", i).integers(len(others)))]
+            rows.append((i, 0, gallery[j], faces.pairs[j]["identity"], fold[ident]))
+    return pd.DataFrame(rows, columns=["pair", "same", "gallery", "identity", "fold"])
+
+
+@torch.no_grad()
+def condition_images(method, nets, faces, idx: list[int], kind: str, inpainter=None) -> dict[str, torch.Tensor]:
+    """``{condition letter: (n, 3, S, S)}`` probes of pairs ``idx`` under occlusion ``kind`` (``e`` only with
+    ``inpainter``: ``(image, mask) -> raw prediction``, composited here)."""
+    items = [faces.item(i, kind) for i in idx]
+    x = torch.stack([it["image"] for it in items])
+    m = torch.stack([it["occlusion"] for it in items])
+    out = {"a": torch.stack([it["frontal"] for it in items]), "b": x * (1 - m)}
+    out["c"] = method.frontalize(nets, x, m, True, False)["pred"]
+    out["d"] = method.frontalize(nets, x, m, False, True)["pred"]
+    out["f"] = method.frontalize(nets, x, m, True, True)["pred"]
+    if inpainter is not None:
+        out["e"] = inpainter(x * (1 - m), m).clamp(0, 1) * m + x * (1 - m)
+    return out
+
+
+def _metrics(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
+    m = verification_metrics(scores, same, folds)
+    return {k: m[k] for k in ("acc_mean", "acc_std", "auc") if k in m}
+
+
+def verification_table(method, nets, faces, pairs: pd.DataFrame, gallery_images: dict, embedders: dict, kinds,
+                       inpainter=None, conditions=tuple(CONDITIONS)) -> pd.DataFrame:
+    """ACC / AUC per embedder x condition x occlusion x yaw bin (and ``all``) x source (real / synthetic / all).
+
+    Args:
+        gallery_images: ``{file: (3, S, S)}`` of every gallery face in ``pairs``.
+        embedders: ``{name: Embedder}`` (``embed(images)`` -> vectors, ``score(a, b)``).
+    """
+    from ..data.pose import yaw_bin
+
+    idx = sorted(set(pairs["pair"]))
+    pos = {i: k for k, i in enumerate(idx)}
+    gfiles = sorted(set(pairs["gallery"]))
+    meta = pd.DataFrame({"pair": idx, "yaw_bin": [yaw_bin(faces.pairs[i]["yaw"]) for i in idx],
+                         "source": ["real" if faces.pairs[i]["rotate"] is None else "synthetic" for i in idx]})
+    rows = []
+    for name, emb in embedders.items():
+        g = emb.embed(torch.stack([gallery_images[f] for f in gfiles]))
+        gv = g.vectors[[gfiles.index(f) for f in pairs["gallery"]]]
+        for kind in kinds:
+            probes = condition_images(method, nets, faces, idx, kind, inpainter)
+            for c in conditions:
+                if c not in probes:
+                    continue
+                p = emb.embed(probes[c])
+                sc = pairs.assign(score=emb.score(gv, p.vectors[[pos[i] for i in pairs["pair"]]]))
+                sc = sc.merge(meta, on="pair")
+                rows += _cells(sc, {"embedder": name, "condition": f"({c}) {CONDITIONS[c]}", "occlusion": kind,
+                                    "n_detect_fail": int((~p.found).sum())})
+    return pd.DataFrame(rows)
+
+
+def _cells(sc: pd.DataFrame, base: dict) -> list[dict]:
+    out = []
+    groups = [("all", "all", sc)] + [(b, "all", s) for b, s in sc.groupby("yaw_bin")] + \
+             [("all", src, s) for src, s in sc.groupby("source")]
+    for ybin, src, s in groups:
+        row = {**base, "yaw_bin": ybin, "source": src, "n_pairs": len(s), "n_same": int(s["same"].sum()),
+               "n_diff": int((s["same"] == 0).sum()), "n_folds": int(s["fold"].nunique()), "note": ""}
+        if s["same"].nunique() < 2 or s["fold"].nunique() < 2:  # too few pairs for the protocol: said, not dropped
+            row.update(acc_mean=float("nan"), acc_std=float("nan"), auc=float("nan"),
+                       note="too few pairs: needs same and different pairs in 2+ folds")
+        else:
+            row.update(_metrics(s["score"].to_numpy(), s["same"].to_numpy(), s["fold"].to_numpy()))
+        out.append(row)
+    return out
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """ACC / AUC per embedder x condition x occlusion over all yaws and sources (the headline table)."""
+    t = table[(table["yaw_bin"] == "all") & (table["source"] == "all")]
+    return t.pivot_table(index=["embedder", "condition"], columns="occlusion", values=["acc_mean", "auc"]).round(3)
+
+
+def qualitative_figure(method, nets, faces, idx: list[int], kind: str):
+    """Rows: occluded profile input -> de-occluded -> frontalised -> ground-truth frontal."""
+    from .figures import image_grid
+
+    items = [faces.item(i, kind) for i in idx]
+    x = torch.stack([it["image"] for it in items])
+    m = torch.stack([it["occlusion"] for it in items])
+    out = method.frontalize(nets, x, m)
+    return image_grid({"occluded input": x * (1 - m), "de-occluded": out["deoccluded"], "frontalised": out["pred"],
+                       "ground-truth frontal": torch.stack([it["frontal"] for it in items])},
+                      f"TSGAN on held-out identities ({kind} occlusion)")
+
+
+def make_inpainter(predictor, size: int):
+    """``(x (N, 3, S, S) hole zeroed, mask (N, 1, S, S)) -> (N, 3, S, S)`` from a protocol predictor, run at its own
+    working ``size`` and pasted into the hole (:func:`faceinpaint_core.inpaint.inpaint_tensor`)."""
+    from ..inpaint import inpaint_tensor
+
+    def run(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        return torch.cat([inpaint_tensor(lambda a, b: predictor(a, b, None), x[k:k + 1], m[k:k + 1], size)
+                          for k in range(len(x))])
+    return run
+
+
+def rotation_check_table(faces, finder, n: int = 20) -> pd.DataFrame:
+    """Re-estimated yaw of synthetic rotations: for the first ``n`` synthetic pairs, ``target`` (face yaw + turn),
+    ``achieved`` (dlib on the warped face, NaN when not detected) and the error."""
+    from ..data.pose import check_rotation
+    from ..data.pose_faces import to_uint8
+
+    rows = []
+    for i in [k for k, p in enumerate(faces.pairs) if p["rotate"] is not None][:n]:
+        p = faces.pairs[i]
+        img = to_uint8(faces.load(p["profile"]))
+        r = check_rotation(finder, img, p["landmarks"], p["rotate"])
+        target = r["source_yaw"] + p["rotate"]
+        rows.append({"file": p["profile"], "turn": p["rotate"], "source_yaw": r["source_yaw"], "target": target,
+                     "achieved": r["achieved"], "abs_error": abs(r["achieved"] - target), "found": r["found"]})
+    return pd.DataFrame(rows)
+
+
+def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_images, embedders,
+                  kinds) -> pd.DataFrame:
+    """Full-TSGAN (f) verification of one ablation run, over all occlusion kinds pooled per kind, ``all`` yaws."""
+    t = verification_table(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
+    t = t[(t["yaw_bin"] == "all") & (t["source"] == "all")]
+    return t.assign(variant=label, variant_slug=variant)

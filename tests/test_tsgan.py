@@ -1,0 +1,302 @@
+"""TSGAN (source 004): MAM, dual triplet loss, pose estimation and synthetic rotation, landmark occlusions,
+identity-disjoint pose pairs, one training run, frontalize_photo. Synthetic data only, except the dlib
+rotation check on a real face (skipped, with its reason, when no real face is available)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+
+# -- MAM ----------------------------------------------------------------------------------------------------
+def test_mam_keeps_shape_and_the_mask_changes_the_attention():
+    from faceinpaint_core.nets.blocks.mam import MaskAttentionModule
+
+    torch.manual_seed(0)
+    mam = MaskAttentionModule(16, reduction=4)
+    x = torch.randn(2, 16, 8, 8)
+    none, hole = torch.zeros(2, 1, 32, 32), torch.zeros(2, 1, 32, 32)
+    hole[:, :, 8:20, 4:16] = 1
+    assert mam(x, hole).shape == x.shape
+    _, a0 = mam.attention(x, none)
+    _, a1 = mam.attention(x, hole)
+    assert a0.shape == (2, 64, 64) and torch.allclose(a1.sum(-1), torch.ones(2, 64))
+    assert (a0 - a1).abs().max() > 1e-3
+    # positions far from the hole keep their features (Xm = X there) while hole positions are suppressed
+    xm, _ = mam.attention(x, hole)
+    xm = xm.view_as(x)
+    assert torch.equal(xm[..., 7, 7], x[..., 7, 7]) and xm[..., 3, 2].abs().max() == 0
+
+
+# -- dual triplet loss ----------------------------------------------------------------------------------------
+def test_softplus_triplet_is_zero_when_the_margin_is_met_and_positive_otherwise():
+    from faceinpaint_core.losses.triplet import dual_triplet_loss, other_identity, softplus_triplet_loss
+
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    far = torch.tensor([[-1.0, 0.0], [0.0, -1.0]])
+    assert softplus_triplet_loss(a, a, far, margin=0.5) == 0
+    assert softplus_triplet_loss(a, far, a, margin=0.5) > 0
+    near = torch.tensor([[0.99, 0.14], [0.14, 0.99]])
+    assert softplus_triplet_loss(a, a, near, margin=0.5) > 0   # negative closer than the margin
+    idx, valid = other_identity(torch.tensor([3, 3, 5, 7]))
+    assert idx.tolist() == [2, 2, 3, 0] and valid.all()
+    _, valid = other_identity(torch.tensor([1, 1]))
+    assert not valid.any()
+    ident = torch.nn.Flatten()  # identity "recogniser" on 1x1x2 images: embeddings = the pixels
+    gen = a.view(2, 2, 1, 1)
+    total, terms = dual_triplet_loss(ident, {"d": (gen, gen), "f": (gen, far.view(2, 2, 1, 1))},
+                                     torch.tensor([0, 1]), margin=0.1)
+    assert terms["d"] == 0 and terms["f"] > 0 and total == terms["f"]
+
+
+def test_charbonnier_is_robust_l1_like():
+    from faceinpaint_core.losses.reconstruction import charbonnier
+
+    x = torch.zeros(1, 3, 4, 4)
+    assert charbonnier(x, x, 1e-3) == pytest.approx(1e-3)
+    assert charbonnier(x + 0.5, x, 1e-3) == pytest.approx(0.5, rel=1e-5)
+
+
+# -- pose ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("yaw", [-45.0, -20.0, 0.0, 15.0, 30.0, 45.0])
+def test_yaw_of_the_projected_template_is_recovered(yaw):
+    from faceinpaint_core.data.pose import estimate_pose, project_template
+
+    est = estimate_pose(project_template(yaw, 128, pitch=6.0, roll=-4.0), 128)
+    assert est == pytest.approx((yaw, 6.0, -4.0), abs=0.5)
+
+
+@pytest.mark.parametrize("yaw", [-45.0, -30.0, -15.0, 15.0, 30.0, 45.0])
+def test_rotated_landmarks_have_the_target_yaw(yaw):
+    from faceinpaint_core.data.pose import estimate_pose, lift_landmarks, project_template, rotate_points
+
+    pts, iod = lift_landmarks(project_template(0.0, 128))
+    moved = rotate_points(pts, yaw, float(pts[27:31, 0].mean()), -0.5 * iod)[:68]
+    assert abs(estimate_pose(moved, 128)[0] - yaw) < 10
+
+
+def _real_face():
+    root = os.environ.get("FACEINPAINT_DATA", "")
+    folder = Path(root) / "celeba-aligned-10k"
+    if not root or not folder.is_dir():
+        pytest.skip("needs a real face: FACEINPAINT_DATA with celeba-aligned-10k is not available "
+                    "(dlib finds no landmarks on the synthetic drawings)")
+    pytest.importorskip("dlib")
+    return folder
+
+
+@pytest.mark.parametrize("target", [-15.0, 15.0])
+def test_synthetic_rotation_of_a_real_face_reaches_its_yaw(target):
+    from faceinpaint_core.data.datasets import open_dataset
+    from faceinpaint_core.data.face_alignment import DlibFaceFinder
+    from faceinpaint_core.data.pose import check_rotation, estimate_pose
+    from faceinpaint_core.data.pose_faces import to_uint8
+
+    folder = _real_face()
+    ds = open_dataset(str(folder), size=128, split="all", seed=0)
+    finder = DlibFaceFinder()
+    for i in range(20):
+        img = to_uint8(ds[i]["image"])
+        faces = finder.find(img)
+        if faces and abs(estimate_pose(faces[0].landmarks, 128)[0]) <= 5:
+            break
+    else:
+        pytest.skip("no frontal face among the first 20 real faces")
+    r = check_rotation(finder, img, faces[0].landmarks, target)
+    assert r["found"] and abs(r["achieved"] - (r["source_yaw"] + target)) < 10
+
+
+def test_multipie_and_lfw_layouts_are_read(tmp_path):
+    from faceinpaint_core.data.pose import lfw_table, multipie_table
+
+    for name in ("001_01_01_051_07.png", "001_01_01_080_07.png", "002_02_01_190_00.png", "notes.txt"):
+        (tmp_path / "mp" / "s").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "mp" / "s" / name).write_bytes(b"x")
+    table, yaw = multipie_table(tmp_path / "mp")
+    assert table == {"s/001_01_01_051_07.png": "001", "s/001_01_01_080_07.png": "001", "s/002_02_01_190_00.png": "002"}
+    assert yaw["s/001_01_01_080_07.png"] == -45 and yaw["s/002_02_01_190_00.png"] == 45
+    (tmp_path / "lfw" / "Ann_Lee").mkdir(parents=True)
+    (tmp_path / "lfw" / "Ann_Lee" / "Ann_Lee_0001.jpg").write_bytes(b"x")
+    assert lfw_table(tmp_path / "lfw") == {"Ann_Lee/Ann_Lee_0001.jpg": "Ann_Lee"}
+    with pytest.raises(ValueError, match="no Multi-PIE image"):
+        multipie_table(tmp_path / "lfw")
+
+
+def test_real_pose_pairs_pair_profiles_with_a_frontal_face_of_the_same_person():
+    from faceinpaint_core.data.pose import PoseRecord, pose_summary, real_pose_pairs, synthetic_pose_pairs
+
+    yaws = (("a1", 2.0), ("a2", -25.0), ("a3", 10.0), ("b1", 40.0), ("b2", 12.0))
+    recs = {f: PoseRecord(f, True, y) for f, y in yaws}
+    table = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "b2": "B"}
+    pairs = real_pose_pairs(table, recs)
+    assert [(p["profile"], p["frontal"]) for p in pairs] == [("a2", "a1")]  # b has no face with |yaw| <= 8
+    syn = synthetic_pose_pairs(table, recs)
+    assert [p["profile"] for p in syn] == ["a1"] and abs(syn[0]["rotate"]) in (15, 30, 45)
+    s = pose_summary(recs, pairs + syn)
+    assert s["n_real_pairs"] == 1 and s["n_synthetic_pairs"] == 1 and sum(s["yaw_histogram"].values()) == 5
+
+
+# -- occlusions ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["eyes", "left_eye", "right_eye", "nose", "mouth"])
+def test_occlusion_lands_on_the_landmarks_it_names(kind):
+    from faceinpaint_core.data.occlusion import LANDMARK_REGIONS, occlusion_for
+    from faceinpaint_core.data.pose import project_template
+
+    lm = project_template(0.0, 64)
+    m = occlusion_for(kind, lm, 64, seed=0, index=0)
+    inside = lambda idx: [m[int(round(lm[k, 1])), int(round(lm[k, 0]))] for k in idx]  # noqa: E731
+    assert all(inside(LANDMARK_REGIONS[kind]))
+    other = {"left_eye": range(42, 48), "right_eye": range(36, 42), "mouth": range(36, 48), "eyes": range(48, 68),
+             "nose": [8]}[kind]
+    assert not any(inside(other))
+
+
+def test_block_occlusion_covers_a_face_landmark_and_sets_are_frozen(tmp_path):
+    from faceinpaint_core.data.occlusion import build_occlusion_set, load_occlusion_set, occlusion_for
+    from faceinpaint_core.data.pose import project_template
+
+    lm = project_template(10.0, 64)
+    m = occlusion_for("block", lm, 64, seed=0, index=3)
+    assert any(m[int(round(y)), int(round(x))] for x, y in lm[17:])
+    assert np.array_equal(m, occlusion_for("block", lm, 64, seed=0, index=3))
+    lms = {"a.png": lm, "b.png": project_template(-20.0, 64)}
+    man = build_occlusion_set(lms, ("eyes", "block", "irregular"), 64, 0, tmp_path / "occ")
+    masks, man2 = load_occlusion_set(tmp_path / "occ")
+    assert man2["sha256"] == man["sha256"] and masks["eyes"]["a.png"].shape == (64, 64)
+    assert build_occlusion_set(lms, ("eyes", "block", "irregular"), 64, 0, tmp_path / "occ")["sha256"] == man["sha256"]
+    with pytest.raises(ValueError, match="another set"):
+        build_occlusion_set(lms, ("eyes", "block", "irregular"), 64, 1, tmp_path / "occ")
+
+
+def test_pose_pairs_are_identity_disjoint():
+    from faceinpaint_core.data.pose_faces import open_pose_pairs
+
+    train = open_pose_pairs("synthetic", 32, "train", seed=0, held_out_fraction=0.5, limit=16)
+    test = open_pose_pairs("synthetic", 32, "test", seed=0, held_out_fraction=0.5, limit=16)
+    assert train.identities and test.identities and not set(train.identities) & set(test.identities)
+    item = train[0]
+    assert item["image"].shape == item["frontal"].shape == (3, 32, 32) and item["occlusion"].shape == (1, 32, 32)
+    assert item["kind"] in train.kinds and train.split_hash == test.split_hash
+
+
+# -- method -------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tsgan_run(tmp_path_factory):
+    from faceinpaint_core.train.trainer import train_main
+
+    with pytest.warns(UserWarning, match="RANDOM-INIT"):
+        return train_main("tsgan", "tiny", out=str(tmp_path_factory.mktemp("runs")), sets={"train.steps": 1,
+                                                                                           "train.ckpt_every": 1})
+
+
+def test_one_training_step_logs_every_term(tsgan_run):
+    import pandas as pd
+
+    log = pd.read_csv(tsgan_run / "log.csv")
+    for term in ("G/pixel", "G/triplet", "G/ip", "G/adv", "G/tv", "D/total"):
+        assert term in log.columns and np.isfinite(log[term]).all(), term
+    assert (tsgan_run / "checkpoints" / "final.pt").is_file()
+
+
+def test_ablation_flags_change_one_implementation():
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods import get_method_class
+
+    cls = get_method_class("tsgan")
+    assert cls.task == "frontalize" and cls.evaluated_by_protocol is False and cls.label == "TSGAN"
+    assert {"no-ip", "no-mam", "no-triplet", "no-adv", "no-tv", "full"} <= set(cls.ABLATIONS)
+    full = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", None))
+    nomam = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", cls.ABLATIONS["no-mam"][1]))
+    noadv = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", cls.ABLATIONS["no-adv"][1]))
+    assert len(full.build_networks()["G_d"].mam) > 0 and len(nomam.build_networks()["G_d"].mam) == 0
+    assert "D_d" not in noadv.build_networks()
+    batch = {"image": torch.rand(2, 3, 32, 32), "frontal": torch.rand(2, 3, 32, 32),
+             "occlusion": torch.zeros(2, 1, 32, 32), "label": torch.tensor([0, 1])}
+    nets = noadv.build_networks()
+    _, terms = noadv.generator_loss(nets, batch, noadv.forward(nets, batch))
+    assert "adv" not in terms and "pixel" in terms
+
+
+def test_stage_one_never_reads_the_hole(tsgan_run):
+    from faceinpaint_core.train.checkpoint import load_for_inference
+
+    method, nets = load_for_inference(tsgan_run / "checkpoints" / "final.pt")
+    img, mask = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
+    mask[..., 8:20, 8:20] = 1
+    other = img.clone()
+    other[..., 8:20, 8:20] = torch.rand(1, 3, 12, 12)
+    a, b = method.frontalize(nets, img, mask), method.frontalize(nets, other, mask)
+    assert torch.equal(a["pred"], b["pred"]) and torch.equal(a["deoccluded"][..., :4, :], img[..., :4, :])
+
+
+def test_frontalize_photo_without_a_face_returns_it_unchanged():
+    pytest.importorskip("dlib")
+    from faceinpaint_core.frontalize import frontalize_photo
+
+    photo = np.full((80, 96, 3), 127, np.uint8)
+    photo[10:30, 20:50] = 200
+    out, info = frontalize_photo(photo)
+    assert np.array_equal(out, photo) and out is not photo and info["faces"] == 0 and "no face" in info["message"]
+    with pytest.raises(ValueError, match="does not match"):
+        frontalize_photo(photo, mask=np.zeros((10, 10)))
+
+
+def test_frontalize_cli_bad_file_is_one_line(tmp_path, capsys):
+    from faceinpaint_core.cli import main
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    assert main(["frontalize", "--image", str(bad), "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a readable image" in err
+
+
+# -- study ---------------------------------------------------------------------------------------------------
+def test_study_picks_inpainters_and_the_recogniser_by_contract():
+    from faceinpaint_core.study.profiles import STUDY_METHODS
+    from faceinpaint_core.study.tsgan_study import study_inpainters, study_recogniser
+    from faceinpaint_core.study.workflow import ablations, checkpoint_inputs
+
+    recs = {m: {"checkpoint": f"runs/{m}.pt"} for m in ("identity", "tsgan", "parser", "clgn", "lgnet")}
+    assert study_inpainters(recs, STUDY_METHODS) == ["clgn", "lgnet"]
+    assert study_recogniser(recs, STUDY_METHODS) == "runs/identity.pt"
+    assert "results/checkpoints/identity.json" in checkpoint_inputs("tsgan")
+    assert not [m for m, _ in ablations("smoke") if m == "tsgan"]  # scored by verification in its own notebook
+
+
+def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
+    from faceinpaint_core.data.pose_faces import open_pose_pairs
+    from faceinpaint_core.eval.embedders import NetworkEmbedder
+    from faceinpaint_core.nets.identity import IdentityResNet
+    from faceinpaint_core.study.tsgan_study import galleries, probe_pairs, summary_table, verification_table
+    from faceinpaint_core.train.checkpoint import load_for_inference
+
+    method, nets = load_for_inference(tsgan_run / "checkpoints" / "final.pt")
+    faces = open_pose_pairs("synthetic", 32, "test", seed=0, held_out_fraction=0.5, limit=24)
+    gal = galleries(faces)
+    assert gal and all(g not in (faces.pairs[i]["profile"], faces.pairs[i]["frontal"]) for i, g in gal.items())
+    pairs = probe_pairs(faces, gal, n_folds=3)
+    assert (pairs.groupby("pair")["same"].sum() == 1).all()
+    assert all(faces.pairs[r.pair]["identity"] != r.identity for r in pairs[pairs.same == 0].itertuples())
+    torch.manual_seed(0)
+    emb = {"net": NetworkEmbedder(IdentityResNet(32, (8, 16), (1, 1), 16), "net")}
+    images = {f: faces.load(f) for f in set(pairs["gallery"])}
+    table = verification_table(method, nets, faces, pairs, images, emb, ("eyes",),
+                               inpainter=lambda x, m: torch.zeros_like(x))
+    assert set(table["condition"].str[:3]) == {"(a)", "(b)", "(c)", "(d)", "(e)", "(f)"}
+    assert table["auc"].between(0, 1).all() and (table["n_pairs"] > 0).all()
+    assert summary_table(table).shape[0] == 6
+
+
+def test_cells_with_one_fold_are_reported_not_scored():
+    import pandas as pd
+
+    from faceinpaint_core.study.tsgan_study import _cells
+
+    sc = pd.DataFrame({"same": [1, 0, 1, 0], "fold": [0, 0, 0, 0], "score": [0.9, 0.1, 0.8, 0.2],
+                       "yaw_bin": ["15-30"] * 4, "source": ["real"] * 4})
+    rows = _cells(sc, {"embedder": "x"})
+    assert rows and all(np.isnan(r["acc_mean"]) and "too few" in r["note"] for r in rows)
