@@ -58,8 +58,10 @@ class TrainConfig:
     keep_checkpoints: int = 3
     num_workers: int = 4
     pin_memory: bool = True
-    bf16: bool = True               # autocast on CUDA only; CPU always trains in fp32
-    channels_last: bool = True
+    bf16: bool = True               # bf16 autocast on CUDA
+    channels_last: bool = True      # channels-last memory format on CUDA
+    bf16_cpu: bool = False          # bf16 autocast on CPU too (off: fp32 is faster on CPUs without AMX/bf16 units)
+    channels_last_cpu: bool = False  # channels-last on CPU too (tests use it to check GPU-readiness on CPU)
     compile: bool = False
     deterministic: bool = False
     seed: int = 0
@@ -67,12 +69,16 @@ class TrainConfig:
     train_masks: tuple[str, ...] = ("rect", "circle", "irregular")
     train_bins: tuple[str, ...] = ("1-10", "10-20", "20-30", "30-40", "40-50", "50-60")
     val_images: int = 64
+    val_every: int = 0              # learning curve: PSNR/SSIM of G (EMA when on) on a fixed validation set every
+                                    # N steps, written to val.csv with the biharmonic level (0 = off)
+    val_curve_images: int = 32      # faces in that fixed validation set (val split, seeded masks of train_masks)
     perceptual_weights: str = "imagenet"  # imagenet | random (random-init VGG: tests / smoke, labelled)
 
 
 # smallest allowed value of each integer TrainConfig field
 _TRAIN_MINIMA = {"size": 8, "batch_size": 1, "steps": 1, "n_critic": 1, "ckpt_every": 1, "log_every": 1,
-                 "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0}
+                 "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0,
+                "val_every": 0, "val_curve_images": 1}
 
 
 def _check_at_least(key: str, value, lo: int) -> None:
