@@ -63,6 +63,7 @@ class TrainConfig:
     bf16_cpu: bool = False          # bf16 autocast on CPU too (off: fp32 is faster on CPUs without AMX/bf16 units)
     channels_last_cpu: bool = False  # channels-last on CPU too (tests use it to check GPU-readiness on CPU)
     compile: bool = False
+    compile_backend: str = "inductor"  # torch.compile backend (aot_eager: graph capture without code generation)
     deterministic: bool = False
     seed: int = 0
     dataset: str = "celebamask-hq"  # a name known to faceinpaint_core.data, or a folder

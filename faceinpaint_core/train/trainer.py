@@ -34,7 +34,8 @@ from . import data as tdata
 from .runlog import RunLog, save_sample_grid
 from .valcurve import open_validation_curve
 from .lr_schedule import describe_schedule, lr_factor
-from .checkpoint import (load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class, rng_state,
+from .checkpoint import (clean_state_dict, load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class,
+                         rng_state,
                          save_checkpoint, set_rng_state, step_path)
 from .distributed import (DistInfo, barrier, broadcast_object, cleanup, gather_objects, init_distributed,
                           mean_across_ranks, wrap_ddp)
@@ -109,7 +110,7 @@ class Trainer:
     def _wrap(self) -> None:
         """Views of the nets: G-side calls go through DDP(G) and plain D; D-side calls through DDP(D) and plain G."""
         find_unused = bool(getattr(self.method, "ddp_find_unused_parameters", False))
-        comp = (lambda m: torch.compile(m)) if self.tc.compile else (lambda m: m)
+        comp = (lambda m: torch.compile(m, backend=self.tc.compile_backend)) if self.tc.compile else (lambda m: m)
         plain = {n: comp(m) if n in self.g_names or n in self.d_names else m for n, m in self.nets.items()}
         ddp = {n: comp(wrap_ddp(self.nets[n], self.dist, find_unused)) for n in self.g_names + self.d_names}
         self.view_g = {**plain, **{n: ddp[n] for n in self.g_names}}
@@ -202,9 +203,9 @@ class Trainer:
         if ckpt["method"] != self.method.name:
             raise ValueError(f"{path}: checkpoint of method {ckpt['method']!r}, cannot resume {self.method.name!r}")
         for n, m in self.nets.items():
-            m.load_state_dict(ckpt["nets"][n])
+            m.load_state_dict(clean_state_dict(ckpt["nets"][n]))
         for n, m in self.ema.items():
-            m.load_state_dict(ckpt["ema"].get(n, self.nets[n].state_dict()))
+            m.load_state_dict(clean_state_dict(ckpt["ema"].get(n, self.nets[n].state_dict())))
         for k, o in self.opt.items():
             o.load_state_dict(ckpt["optimizers"][k])
         self.step = int(ckpt["step"])
