@@ -48,6 +48,7 @@ class TrainConfig:
     lr_schedule: str = "constant"   # constant | linear_decay | cosine (train/lr_schedule.py), G and D alike
     lr_decay_start: int | None = None  # step where the decay begins; None = steps // 2 for linear_decay
                                        # (LG-Net: 100 constant + 100 decaying epochs), 0 for cosine
+    lr_warmup: int = 0              # linear warm-up steps (0 = none), before/under the schedule
     optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
     n_critic: int = 1               # discriminator updates per generator update
     ema_decay: float | None = None  # generator EMA (None = off)
@@ -79,7 +80,7 @@ class TrainConfig:
 # smallest allowed value of each integer TrainConfig field
 _TRAIN_MINIMA = {"size": 8, "batch_size": 1, "steps": 1, "n_critic": 1, "ckpt_every": 1, "log_every": 1,
                  "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0,
-                "val_every": 0, "val_curve_images": 1}
+                "val_every": 0, "val_curve_images": 1, "lr_warmup": 0}
 
 
 def _check_at_least(key: str, value, lo: int) -> None:

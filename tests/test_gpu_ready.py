@@ -131,3 +131,11 @@ def test_bench_writes_a_row_per_method(tmp_path):
         assert sorted(r["method"] for r in csv.DictReader(fh)) == ["clgn", "facestyle"]
     assert known_peak_tflops("NVIDIA H100 80GB HBM3") == 989.0 and known_peak_tflops("NVIDIA A100-SXM4-40GB") == 312.0
     assert known_peak_tflops("NVIDIA H100 PCIe") == 756.0 and known_peak_tflops("cpu") is None
+
+
+def test_lr_warmup_ramps_then_follows_the_schedule():
+    from faceinpaint_core.train.lr_schedule import lr_factor
+
+    assert [lr_factor("cosine", k, 10, None, 4) for k in range(4)] == pytest.approx(
+        [lr_factor("cosine", k, 10) * (k + 1) / 4 for k in range(4)])
+    assert lr_factor("constant", 7, 10, None, 4) == 1.0 and lr_factor("constant", 0, 10, None, 4) == 0.25

@@ -101,10 +101,16 @@ def run_bench(methods: list[str], size: int, batch: int, profile: str = "full", 
     """Benchmark ``methods`` and write ``<out_dir>/train_<device>.csv``; returns ``(path, rows)``."""
     rows = []
     for m in methods:
-        row = bench_method(m, size, batch, profile, device, steps, data_root, sets, peak_tflops)
+        try:
+            row = bench_method(m, size, batch, profile, device, steps, data_root, sets, peak_tflops)
+        except ValueError as exc:  # e.g. a profile whose network does not fit the size: say so, go on
+            print(f"{m:<16} skipped: {exc}", flush=True)
+            continue
         row["notes"] = notes
         print(format_row(row), flush=True)
         rows.append(row)
+    if not rows:
+        raise ValueError(f"bench: no method could be measured at {size} px with the {profile!r} profile")
     path = Path(out_dir) / f"train_{device_slug(rows[0]['device'] if rows else device)}.csv"
     return write_rows(path, rows), rows
 

@@ -125,7 +125,7 @@ class Trainer:
     def _set_lr(self, step: int) -> None:
         """Every optimiser's rate for the update at 0-based ``step`` (a pure function of the step)."""
         tc = self.tc
-        factor = lr_factor(tc.lr_schedule, step, tc.steps, tc.lr_decay_start)
+        factor = lr_factor(tc.lr_schedule, step, tc.steps, tc.lr_decay_start, tc.lr_warmup)
         for side, opt in self.opt.items():
             for group in opt.param_groups:
                 group["lr"] = self.base_lr[side] * factor
@@ -194,7 +194,8 @@ class Trainer:
                 "nets": {n: m.state_dict() for n, m in self.nets.items()},
                 "ema": {n: m.state_dict() for n, m in self.ema.items()},
                 "optimizers": {k: o.state_dict() for k, o in self.opt.items()}, "rng": rngs,
-                "lr_schedule": {**describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start),
+                "lr_schedule": {**describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start,
+                                                    self.tc.lr_warmup),
                                 "base_lr": dict(self.base_lr), "lr": self.current_lr()}}
 
     def load_state(self, path: Path) -> None:
@@ -211,7 +212,7 @@ class Trainer:
         self.step = int(ckpt["step"])
         self._set_lr(self.step)  # the schedule is a function of the step: resuming restores it exactly
         saved = ckpt.get("lr_schedule", {})
-        now = describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start)
+        now = describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start, self.tc.lr_warmup)
         if saved and {k: saved.get(k) for k in now} != now:
             log.warning("%s: saved with lr schedule %s, resuming with %s", path,
                         {k: saved.get(k) for k in now}, now)
