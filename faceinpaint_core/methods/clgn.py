@@ -77,6 +77,8 @@ class CLGNConfig:
     local_downs: int = 2
     norm: str = "batch"
     hole_fill: float = 1.0
+    upsample: str = "deconv"        # deconv (LG-Net's pix2pix U-Net: transposed convs) | resize (nearest 2x + 3x3
+                                    # conv, Odena et al. 2016); the seed slides do not name the layer
     # losses (ablation flags: use_*)
     use_rec: bool = True
     use_adv: bool = True
@@ -193,7 +195,7 @@ class CLGNMethod(InpaintMethod):
         c = self.cfg
         g = CLGN(stages=c.stages, gam=c.gam, width=c.width, unet_depth=c.unet_depth, local_blocks=c.local_blocks,
                  local_downs=c.local_downs, norm=c.norm, gam_rate=c.gam_rate, gam_stages=c.gam_stages,
-                 hole_fill=c.hole_fill)
+                 hole_fill=c.hole_fill, upsample=c.upsample)
         return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G"))
 
     def build_discriminator(self) -> nn.Module:

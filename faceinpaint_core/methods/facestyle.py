@@ -58,6 +58,8 @@ class FaceStyleConfig:
     style_dim: int = 256                                  # rows of the style matrix, eq. (4)
     n_regions: int = 8
     mask_channel: bool = False                            # feed the mask too (not in the patent)
+    hole_value: float = -1.0                              # the hole in the [-1, 1] input: -1 = black (patent)
+    last_norm: bool = True                                # IN in the last up-sampling layer too (claim 3)
     d_width: int = 64
     d_layers: int = 3
     lambda_rec: float = 1.0                               # λ1, eq. (22)
@@ -140,7 +142,8 @@ class FaceStyleMethod(InpaintMethod):
     # -- networks ---------------------------------------------------------------------------
     def build_generator(self) -> FaceStyleGenerator:
         c = self.cfg
-        return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel)
+        return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel,
+                                  c.hole_value, c.last_norm)
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"G": FaceStyleGenerator, "D": PatchGAN}`` (the face parser and the loss VGG are not trained here)."""
