@@ -151,6 +151,15 @@ PROFILES: dict[str, dict[str, Any]] = {
               "use_perc": False, "use_style": False,
               "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 500,
                         "log_every": 25, "sample_every": 250, "ckpt_every": 250, "val_images": 16}},
+    # the `cpu` study (issue 17): the smoke network trained <= 20 min on the 2-core CPU. 6000 steps of batch 4
+    # (smoke's 500-step recipe x 12; bench: 0.157 s/step on one thread of the loaded CPU -> ~16 min, ~8 min on two
+    # idle cores), 250 warm-up steps, LG-Net's cited schedule (constant, then linear decay over the second half),
+    # generator EMA 0.999, a learning-curve point every 500 steps on 32 validation faces
+    "cpu": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16,
+            "use_perc": False, "use_style": False,
+            "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 6000, "lr_warmup": 250,
+                      "lr_schedule": "linear_decay", "ema_decay": 0.999, "val_every": 500, "val_curve_images": 32,
+                      "log_every": 50, "sample_every": 3000, "ckpt_every": 1000, "val_images": 16}},
     # the paper: 256 px, width 64, ImageNet VGG-16 (GPU)
     "full": {},
 }
