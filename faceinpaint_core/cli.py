@@ -111,8 +111,8 @@ def cmd_study(a) -> int:
     from .study.pipeline import run_study
 
     only = tuple(x.strip() for x in a.only.split(",") if x.strip()) if a.only else None
-    return run_study(a.profile, only=only, force=a.force, data_root=a.data_root, jobs=a.jobs, dry_run=a.dry_run,
-                     cluster=a.cluster)
+    return run_study(a.profile, only=only, force=a.force, data_root=a.data_root, out_root=a.out_root, jobs=a.jobs,
+                     dry_run=a.dry_run, cluster=a.cluster)
 
 
 def cmd_weights(a) -> int:
@@ -273,7 +273,10 @@ def _add_verify(sub) -> None:
 def _add_study(sub) -> None:
     s = _sub(sub, "study", "run the study's notebooks and jobs through the Snakemake workflow (workflow/Snakefile)",
              cmd_study, "a job reruns only when its code files, notebook, inputs, parameters or the data changed")
-    s.add_argument("--profile", default="smoke", choices=("tiny", "smoke", "full"), help="study profile")
+    s.add_argument("--profile", default="smoke", choices=("tiny", "smoke", "cpu", "full"),
+                   help="study profile (study/profiles.py); cpu writes under results/cpu/ unless --out-root")
+    s.add_argument("--out-root", default=None, help="folder that receives results/ figures/ reports/ runs/ "
+                   "(None: the repository root; the cpu profile: results/cpu/)")
     s.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,20: run those steps "
                    "(and whatever they need that is missing or out of date) (None: the whole study)")
     s.add_argument("--force", action="store_true", help="rerun every job even when nothing changed")
