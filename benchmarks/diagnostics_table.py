@@ -31,7 +31,7 @@ def row(diagnostic: str, variant: str, run: Path, notes: str) -> dict:
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     with open(run / "log.csv", newline="") as fh:
         wall = float(list(csv.DictReader(fh))[-1]["wall_s"])
-    keys = ("upsample", "mask_channel", "hole_value", "last_norm")
+    keys = ("upsample", "mask_channel", "hole_value", "last_norm", "full_res_skip")
     return {"diagnostic": diagnostic, "variant": variant, "method": prov["method"], "steps": int(curve["step"][-1]),
             "seed": prov["seed"], "batch": cfg["train"]["batch_size"], "n_val_images": int(curve["n_images"][-1]),
             "psnr": f"{curve['psnr'][-1]:.3f}", "ssim": f"{curve['ssim'][-1]:.4f}",

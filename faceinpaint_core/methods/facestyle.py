@@ -60,6 +60,7 @@ class FaceStyleConfig:
     mask_channel: bool = False                            # feed the mask too (not in the patent)
     hole_value: float = -1.0                              # the hole in the [-1, 1] input: -1 = black (patent)
     last_norm: bool = True                                # IN in the last up-sampling layer too (claim 3)
+    full_res_skip: bool = False                           # input concatenated before to_rgb (not in the patent)
     d_width: int = 64
     d_layers: int = 3
     lambda_rec: float = 1.0                               # λ1, eq. (22)
@@ -155,7 +156,7 @@ class FaceStyleMethod(InpaintMethod):
     def build_generator(self) -> FaceStyleGenerator:
         c = self.cfg
         return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel,
-                                  c.hole_value, c.last_norm)
+                                  c.hole_value, c.last_norm, c.full_res_skip)
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"G": FaceStyleGenerator, "D": PatchGAN}`` (the face parser and the loss VGG are not trained here)."""

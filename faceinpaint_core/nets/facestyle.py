@@ -90,10 +90,13 @@ class FaceStyleGenerator(nn.Module):
         mask_channel: also feed the hole mask (not in the patent).
         hole_value: what the hole holds in the [-1, 1] input (-1 = black, the patent's broken image; 0 = mid-grey).
         last_norm: instance-normalise the last (full-resolution) up-sampling layer too (claim 3: every layer).
+        full_res_skip: concatenate the network input to the last decoder output before ``to_rgb`` (not in the
+            patent, whose decoder reaches full resolution through one transposed convolution with no skip).
     """
 
     def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
-                 n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True):
+                 n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True,
+                 full_res_skip: bool = False):
         super().__init__()
         if len(widths) != 5:
             raise ValueError(f"FaceStyleGenerator needs 5 encoder widths, got {widths}")
@@ -108,7 +111,8 @@ class FaceStyleGenerator(nn.Module):
         ins = (widths[4], outs[0] + widths[3], outs[1] + widths[2], outs[2] + widths[1], outs[3] + widths[0])
         self.decoder = nn.ModuleList([up_layer(a, b, last_norm or k < len(outs) - 1)
                                       for k, (a, b) in enumerate(zip(ins, outs))])
-        self.to_rgb = nn.Conv2d(outs[-1], 3, 3, padding=1)
+        self.full_res_skip = full_res_skip
+        self.to_rgb = nn.Conv2d(outs[-1] + (in_ch if full_res_skip else 0), 3, 3, padding=1)
 
     def _input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = (image * (1 - mask)) * 2 - 1
@@ -129,7 +133,7 @@ class FaceStyleGenerator(nn.Module):
             raise ValueError(f"FaceStyleGenerator needs H and W divisible by 32, got {tuple(image.shape[-2:])}")
         if regions.shape[1] != self.n_regions:
             raise ValueError(f"expected {self.n_regions} region maps, got {regions.shape[1]}")
-        x = self._input(image, mask)
+        x = inp = self._input(image, mask)
         smatrix = style_matrix(self.style_net(x), regions)
         active = holed_regions(regions, mask)
         skips = []
@@ -141,4 +145,6 @@ class FaceStyleGenerator(nn.Module):
         feat = self.decoder[0](feat)  # eq. (19)
         for up, skip in zip(self.decoder[1:], reversed(repaired)):  # eq. (20), with F^sr
             feat = up(torch.cat([feat, skip], dim=1))
+        if self.full_res_skip:
+            feat = torch.cat([feat, inp], dim=1)
         return torch.tanh(self.to_rgb(feat))  # eq. (21)
