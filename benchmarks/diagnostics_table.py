@@ -1,8 +1,8 @@
 """Collect short diagnostic training runs into one CSV (issue 17: CLGN checkerboard, facestyle speckle).
 
-Usage: python benchmarks/diagnostics_table.py OUT.csv DIAGNOSTIC:VARIANT:RUN_DIR ... [--notes TEXT]
+Usage: python benchmarks/diagnostics_table.py OUT.csv DIAGNOSTIC:VARIANT:STEP:RUN_DIR ... [--notes TEXT]
 
-Per run: the last learning-curve point of ``val.csv`` (validation faces, training mask distribution, composite,
+Per run: the learning-curve point of ``val.csv`` at STEP (compare variants at the same step) (validation faces, training mask distribution, composite,
 8-bit) with the biharmonic level of the same faces and masks, the run's config overrides, steps, seed, wall
 minutes (``log.csv``), commit and device (``provenance.json``). A run without ``val.csv`` is an error.
 """
@@ -25,12 +25,16 @@ FIELDS = ("diagnostic", "variant", "method", "steps", "seed", "batch", "n_val_im
           "git_sha", "load_avg_1m_at_collection", "notes")
 
 
-def row(diagnostic: str, variant: str, run: Path, notes: str) -> dict:
-    curve = read_curve(run / "val.csv")
+def row(diagnostic: str, variant: str, step: int, run: Path, notes: str) -> dict:
+    full = read_curve(run / "val.csv")
+    at = [i for i, s in enumerate(full["step"]) if int(s) == step]
+    if not at:
+        raise SystemExit(f"{run / 'val.csv'}: no point at step {step} (has {[int(s) for s in full['step']]})")
+    curve = {k: v[: at[0] + 1] for k, v in full.items()}
     prov = json.loads((run / "provenance.json").read_text())
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     with open(run / "log.csv", newline="") as fh:
-        wall = float(list(csv.DictReader(fh))[-1]["wall_s"])
+        wall = float([r for r in csv.DictReader(fh) if int(r["step"]) <= step][-1]["wall_s"])
     keys = ("upsample", "mask_channel", "hole_value", "last_norm", "full_res_skip")
     return {"diagnostic": diagnostic, "variant": variant, "method": prov["method"], "steps": int(curve["step"][-1]),
             "seed": prov["seed"], "batch": cfg["train"]["batch_size"], "n_val_images": int(curve["n_images"][-1]),
@@ -51,8 +55,8 @@ def main() -> None:
     a = p.parse_args()
     rows = []
     for spec in a.runs:
-        diag, variant, run = spec.split(":", 2)
-        rows.append(row(diag, variant, Path(run), a.notes))
+        diag, variant, step, run = spec.split(":", 3)
+        rows.append(row(diag, variant, int(step), Path(run), a.notes))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
     w.writeheader()
