@@ -195,7 +195,7 @@ def _add_train(sub) -> None:
     t = _sub(sub, "train", "train a method with the generic trainer", cmd_train,
              "--set takes dotted config keys, e.g. train.steps=500 train.batch_size=4 train.lr_g=2e-4 gam=false; "
              "`faceinpaint describe --method M` and the method's config dataclass list them.")
-    t.add_argument("--method", required=True, choices=list(METHODS) + ["all"], metavar="METHOD",
+    t.add_argument("--method", required=True,
                    help=f"trainable method: {', '.join(METHODS)} (required; `all` with --dry-run)")
     t.add_argument("--profile", default="smoke", help="the method's named profile (smoke, full, ...)")
     t.add_argument("--dry-run", action="store_true",
