@@ -35,7 +35,7 @@ def checkerboard_energy(x: torch.Tensor, mask: torch.Tensor) -> float:
 
 
 def main() -> None:
-    out_stem, title, runs = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
+    out_stem, title, runs = sys.argv[1], sys.argv[2], dict(a.rsplit("=", 1) for a in sys.argv[3:])
     faces = open_dataset("synthetic", size=64, split="test", with_parsing=True, seed=0, limit=80)
     items = [faces[i] for i in range(4)]
     image = torch.stack([it["image"] for it in items])
