@@ -1,5 +1,5 @@
-"""The ``faceinpaint`` command: masks, evaluate, train, describe, inpaint, restore, frontalize, verify, study,
-weights, userstudy, app.
+"""The ``faceinpaint`` command: masks, evaluate, train, describe, bench, inpaint, restore, frontalize, verify,
+study, weights, userstudy, app.
 
 Bad input gets one line naming the option and what is allowed, and exit code 2, before any work starts.
 """
@@ -57,9 +57,32 @@ def cmd_train(a) -> int:
     from .config import parse_sets
     from .train.trainer import train_main
 
+    if a.dry_run:
+        return _dry_run(a, parse_sets(a.set))
+    if a.method == "all":
+        raise ValueError("--method all is for --dry-run only; name one trainable method to train")
     run = train_main(a.method, a.profile, data_root=a.data_root, out=a.out, resume=a.resume,
                      sets=parse_sets(a.set))
     print(f"run folder: {run}")
+    return 0
+
+
+def _dry_run(a, sets) -> int:
+    from .train.probe import dry_run, format_dry_run
+
+    for m in (list(METHODS) if a.method == "all" else [a.method]):
+        print(format_dry_run(dry_run(m, a.profile, sets, data_root=a.data_root, device=a.device)), flush=True)
+    return 0
+
+
+def cmd_bench(a) -> int:
+    from .config import parse_sets
+    from .train.bench import run_bench
+
+    methods = list(a.methods) if a.methods else list(METHODS)
+    path, _ = run_bench(methods, a.size, a.batch, a.profile, a.device, a.steps, a.out_dir, a.peak_tflops,
+                        a.data_root, parse_sets(a.set), a.notes)
+    print(f"wrote {path}")
     return 0
 
 
@@ -105,8 +128,8 @@ def cmd_study(a) -> int:
     from .study.pipeline import run_study
 
     only = tuple(x.strip() for x in a.only.split(",") if x.strip()) if a.only else None
-    return run_study(a.profile, only=only, force=a.force, data_root=a.data_root, jobs=a.jobs, dry_run=a.dry_run,
-                     cluster=a.cluster)
+    return run_study(a.profile, only=only, force=a.force, data_root=a.data_root, out_root=a.out_root, jobs=a.jobs,
+                     dry_run=a.dry_run, cluster=a.cluster)
 
 
 def cmd_weights(a) -> int:
@@ -189,13 +212,36 @@ def _add_train(sub) -> None:
     t = _sub(sub, "train", "train a method with the generic trainer", cmd_train,
              "--set takes dotted config keys, e.g. train.steps=500 train.batch_size=4 train.lr_g=2e-4 gam=false; "
              "`faceinpaint describe --method M` and the method's config dataclass list them.")
-    t.add_argument("--method", required=True, help=f"trainable method: {', '.join(METHODS)} (required)")
+    t.add_argument("--method", required=True,
+                   help=f"trainable method: {', '.join(METHODS)} (required; `all` with --dry-run)")
     t.add_argument("--profile", default="smoke", help="the method's named profile (smoke, full, ...)")
+    t.add_argument("--dry-run", action="store_true",
+                   help="build the method at the profile's size and batch, run two optimisation steps, print "
+                        "parameters, activation memory, step time and the data loader's images/s; writes nothing")
+    t.add_argument("--device", type=device, default="cpu", help="device of --dry-run (cpu, cuda, cuda:N)")
     t.add_argument("--data-root", default=None, help="datasets folder (None: $FACEINPAINT_DATA, else ./data)")
     t.add_argument("--out", default="runs", help="folder that receives the numbered run folder")
     t.add_argument("--resume", action="store_true", help="continue the newest run of this method/profile")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="config override, repeatable, e.g. train.steps=50")
+
+
+def _add_bench(sub) -> None:
+    b = _sub(sub, "bench", "time training steps per method and write results/benchmarks/train_<device>.csv",
+             cmd_bench, "FLOPs: every matmul/convolution of a whole training step (G, D, loss networks; forward and "
+             "backward), 2 per multiply-add. MFU needs --peak-tflops or a known GPU name (H100, H200, A100 bf16).")
+    b.add_argument("--methods", type=csv_of(METHODS, "method"), default=None,
+                   help=f"comma-separated, default all: {', '.join(METHODS)}")
+    b.add_argument("--size", type=int_at_least(16), default=64, help="square resolution")
+    b.add_argument("--batch", type=int_at_least(1), default=4, help="batch size")
+    b.add_argument("--profile", default="full", help="profile whose networks are built (full = the papers' widths)")
+    b.add_argument("--steps", type=int_at_least(1), default=3, help="timed steps after one warm-up step")
+    b.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N")
+    b.add_argument("--peak-tflops", type=float, default=None, help="the device's peak TFLOP/s for MFU")
+    b.add_argument("--out-dir", default="results/benchmarks", help="folder of train_<device>.csv")
+    b.add_argument("--data-root", default=None, help="datasets folder (None: $FACEINPAINT_DATA, else ./data)")
+    b.add_argument("--notes", default="", help="free text stored in every row (e.g. 'machine shared, loaded')")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.bf16_cpu=true")
 
 
 def _add_describe(sub) -> None:
@@ -270,7 +316,10 @@ def _add_verify(sub) -> None:
 def _add_study(sub) -> None:
     s = _sub(sub, "study", "run the study's notebooks and jobs through the Snakemake workflow (workflow/Snakefile)",
              cmd_study, "a job reruns only when its code files, notebook, inputs, parameters or the data changed")
-    s.add_argument("--profile", default="smoke", choices=("tiny", "smoke", "full"), help="study profile")
+    s.add_argument("--profile", default="smoke", choices=("tiny", "smoke", "cpu", "full"),
+                   help="study profile (study/profiles.py); cpu writes under results/cpu/ unless --out-root")
+    s.add_argument("--out-root", default=None, help="folder that receives results/ figures/ reports/ runs/ "
+                   "(None: the repository root; the cpu profile: results/cpu/)")
     s.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,20: run those steps "
                    "(and whatever they need that is missing or out of date) (None: the whole study)")
     s.add_argument("--force", action="store_true", help="rerun every job even when nothing changed")
@@ -325,8 +374,8 @@ def _add_app(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="faceinpaint", description=__doc__, formatter_class=HelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_inpaint, _add_restore, _add_frontalize,
-                _add_verify, _add_study, _add_weights, _add_userstudy, _add_app):
+    for add in (_add_masks, _add_evaluate, _add_train, _add_describe, _add_bench, _add_inpaint, _add_restore,
+                _add_frontalize, _add_verify, _add_study, _add_weights, _add_userstudy, _add_app):
         add(sub)
     return p
 

@@ -48,6 +48,7 @@ class TrainConfig:
     lr_schedule: str = "constant"   # constant | linear_decay | cosine (train/lr_schedule.py), G and D alike
     lr_decay_start: int | None = None  # step where the decay begins; None = steps // 2 for linear_decay
                                        # (LG-Net: 100 constant + 100 decaying epochs), 0 for cosine
+    lr_warmup: int = 0              # linear warm-up steps (0 = none), before/under the schedule
     optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
     n_critic: int = 1               # discriminator updates per generator update
     ema_decay: float | None = None  # generator EMA (None = off)
@@ -58,21 +59,28 @@ class TrainConfig:
     keep_checkpoints: int = 3
     num_workers: int = 4
     pin_memory: bool = True
-    bf16: bool = True               # autocast on CUDA only; CPU always trains in fp32
-    channels_last: bool = True
+    bf16: bool = True               # bf16 autocast on CUDA
+    channels_last: bool = True      # channels-last memory format on CUDA
+    bf16_cpu: bool = False          # bf16 autocast on CPU too (off: fp32 is faster on CPUs without AMX/bf16 units)
+    channels_last_cpu: bool = False  # channels-last on CPU too (tests use it to check GPU-readiness on CPU)
     compile: bool = False
+    compile_backend: str = "inductor"  # torch.compile backend (aot_eager: graph capture without code generation)
     deterministic: bool = False
     seed: int = 0
     dataset: str = "celebamask-hq"  # a name known to faceinpaint_core.data, or a folder
     train_masks: tuple[str, ...] = ("rect", "circle", "irregular")
     train_bins: tuple[str, ...] = ("1-10", "10-20", "20-30", "30-40", "40-50", "50-60")
     val_images: int = 64
+    val_every: int = 0              # learning curve: PSNR/SSIM of G (EMA when on) on a fixed validation set every
+                                    # N steps, written to val.csv with the biharmonic level (0 = off)
+    val_curve_images: int = 32      # faces in that fixed validation set (val split, seeded masks of train_masks)
     perceptual_weights: str = "imagenet"  # imagenet | random (random-init VGG: tests / smoke, labelled)
 
 
 # smallest allowed value of each integer TrainConfig field
 _TRAIN_MINIMA = {"size": 8, "batch_size": 1, "steps": 1, "n_critic": 1, "ckpt_every": 1, "log_every": 1,
-                 "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0}
+                 "sample_every": 1, "keep_checkpoints": 1, "num_workers": 0, "val_images": 0, "seed": 0,
+                "val_every": 0, "val_curve_images": 1, "lr_warmup": 0}
 
 
 def _check_at_least(key: str, value, lo: int) -> None:

@@ -146,14 +146,24 @@ def _fig_metric_vs_ratio(tmp_path):
     return F.metric_vs_ratio_figure(pd.DataFrame(rows))
 
 
+def _fig_learning_curves(tmp_path):
+    curves = {}
+    for i, label in enumerate(["CLGN", "facial-style (patent)", "edge-guided diffusion", "x"]):
+        path = tmp_path / f"val{i}.csv"
+        pd.DataFrame({"step": [0, 500, 1000], "psnr": [15.0, 22.0, 24.5], "ssim": [0.6, 0.7, 0.8],
+                      "biharmonic_psnr": 23.4, "biharmonic_ssim": 0.75, "n_images": 32}).to_csv(path, index=False)
+        curves[label] = path
+    return F.learning_curves_figure(curves)
+
+
 FIGURES = {f.__name__[5:]: f for f in (_fig_image_grid, _fig_comparison, _fig_mask_bins, _fig_parsing,
-                                       _fig_loss_curves, _fig_png, _fig_metric_vs_ratio)}
+                                       _fig_loss_curves, _fig_png, _fig_metric_vs_ratio, _fig_learning_curves)}
 
 
 def test_every_figure_function_is_covered():
     public = {name for name in dir(F) if name.endswith("_figure") or name == "image_grid"} - {"save_figure"}
     covered = {"image_grid", "comparison_figure", "mask_bins_figure", "parsing_figure", "loss_curves_figure",
-               "png_figure", "metric_vs_ratio_figure"}
+               "png_figure", "metric_vs_ratio_figure", "learning_curves_figure"}
     assert public <= covered, f"add a text-fit case for {public - covered}"
 
 

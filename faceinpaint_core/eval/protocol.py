@@ -106,11 +106,22 @@ def prepare_mask_sets(spec: EvalSpec) -> dict[tuple[str, str], tuple[np.ndarray,
 
 
 def load_faces(dataset, n: int) -> dict[str, torch.Tensor]:
-    """The first ``n`` faces of ``dataset`` stacked: ``image`` (n, 3, H, W), ``parsing`` (n, H, W) if present."""
-    if len(dataset) < n:
-        raise ValueError(f"dataset {getattr(dataset, 'name', '?')} has {len(dataset)} faces, fewer than n={n}")
-    items = [dataset[i] for i in range(n)]
+    """The first ``n`` faces of ``dataset`` stacked: ``image`` (n, 3, H, W), ``parsing`` (n, H, W) if present.
+
+    A split with fewer than ``n`` faces is cycled (sample ``i`` is face ``i mod len``, each time with another
+    mask of the frozen set, as a mask set smaller than its pool reuses masks); ``n_unique`` then says how many
+    distinct faces there are and every result row carries it as ``faces_unique``."""
+    if len(dataset) < 1:
+        raise ValueError(f"dataset {getattr(dataset, 'name', '?')} has no faces")
+    m = len(dataset)
+    if m < n:
+        log.warning("dataset %s has %d faces, fewer than n=%d: each face is scored with %d-%d different masks",
+                    getattr(dataset, "name", "?"), m, n, n // m, -(-n // m))
+    items = [dataset[i % m] for i in range(min(n, m))]
+    items = [items[i % m] for i in range(n)]
     out = {"image": torch.stack([it["image"] for it in items])}
+    if m < n:
+        out["n_unique"] = m
     if all("parsing" in it for it in items):
         out["parsing"] = torch.stack([it["parsing"] for it in items])
     return out
@@ -238,6 +249,8 @@ def evaluate(predictor, faces: dict[str, torch.Tensor], mask_sets, spec: EvalSpe
                 from ..metrics.fid import frechet_distance
                 fid_value = frechet_distance(real_feats, perc.fid(out))
             base = {"mask_type": kind, "bin": b, "output": output, "mask_set_sha256": manifest["sha256"]}
+            if "n_unique" in faces:
+                base["faces_unique"] = int(faces["n_unique"])
             per_image += [{**base, "image": i, "hole_ratio": float(masks[i].mean()),
                            **{k: float(v[i]) for k, v in vals.items()}} for i in range(len(gt))]
             cells += _cell_rows(base, vals, len(gt), perc, fid_value)

@@ -49,6 +49,7 @@ from torch import nn
 
 from .blocks.gam import GlobalAttentionModule
 from .blocks.residual import ResidualBlock, norm_layer
+from .blocks.upsample import upsample_conv
 
 GAM_SCALES = (16, 8, 4)  # decoder scales (1/16, 1/8, 1/4) that get GAM, deep → shallow
 
@@ -88,7 +89,7 @@ class UNetStage(nn.Module):
     """
 
     def __init__(self, width: int, depth: int, norm: str = "batch", gam_rate: int | None = None,
-                 in_channels: int = 4, out_channels: int = 3, attention=None):
+                 in_channels: int = 4, out_channels: int = 3, attention=None, upsample: str = "deconv"):
         super().__init__()
         if depth < 2:
             raise ValueError(f"UNetStage needs depth >= 2, got {depth}")
@@ -103,13 +104,13 @@ class UNetStage(nn.Module):
         self.gam = nn.ModuleDict()
         for i in range(depth - 1, 0, -1):  # decoder level producing scale 2**i with ch[i-1] channels
             cin = ch[i] if i == depth - 1 else 2 * ch[i]
-            self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, ch[i - 1], 4, 2, 1, bias=bias),
+            self.up.append(nn.Sequential(nn.ReLU(), upsample_conv(upsample, cin, ch[i - 1], 4, bias=bias),
                                          make_norm(ch[i - 1])))
             if attention is not None and 2 ** i in GAM_SCALES:  # LG-Net's own attention at the same sites
                 self.gam[str(2 ** i)] = attention(ch[i - 1])
             elif gam_rate is not None and 2 ** i in GAM_SCALES:
                 self.gam[str(2 ** i)] = GlobalAttentionModule(ch[i - 1], gam_rate)
-        self.out = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * ch[0], out_channels, 4, 2, 1))
+        self.out = nn.Sequential(nn.ReLU(), upsample_conv(upsample, 2 * ch[0], out_channels, 4))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, H, W)`` -> pre-activation ``(N, 3, H, W)``."""
@@ -139,7 +140,7 @@ class LocalStage(nn.Module):
     """
 
     def __init__(self, width: int, blocks: int = 4, downs: int = 2, norm: str = "batch",
-                 gam_rate: int | None = None, in_channels: int = 4, out_channels: int = 3):
+                 gam_rate: int | None = None, in_channels: int = 4, out_channels: int = 3, upsample: str = "deconv"):
         super().__init__()
         make_norm, bias = norm_layer(norm), norm != "batch"
         layers = [nn.Conv2d(in_channels, width, 7, padding=3, padding_mode="reflect", bias=bias),
@@ -153,7 +154,7 @@ class LocalStage(nn.Module):
             layers.append(GlobalAttentionModule(trunk, gam_rate))
         for i in range(downs, 0, -1):
             c = width * 2 ** i
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), make_norm(c // 2), nn.ReLU()]
+            layers += [upsample_conv(upsample, c, c // 2, 3, bias=bias), make_norm(c // 2), nn.ReLU()]
         layers.append(nn.Conv2d(width, out_channels, 7, padding=3, padding_mode="reflect"))
         self.body = nn.Sequential(*layers)
 
@@ -171,21 +172,22 @@ class CLGN(nn.Module):
         width: w (64 in the paper); unet_depth: stride-2 levels of the U-Nets (8 at 256 px).
         local_blocks, local_downs: residual blocks / downsamplings of the local stage.
         norm: batch | instance | none; gam_rate: GAM reduction r; hole_fill: value put in holes
-        before stage 1 (1 = white, LG-Net).
+        before stage 1 (1 = white, LG-Net); upsample: deconv (transposed convolutions, LG-Net's pix2pix U-Net) |
+        resize (nearest 2x + 3x3 convolution, :mod:`.blocks.upsample`).
     """
 
     def __init__(self, stages: int = 3, gam: bool = True, width: int = 64, unet_depth: int = 8,
                  local_blocks: int = 4, local_downs: int = 2, norm: str = "batch", gam_rate: int = 4,
-                 gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0):
+                 gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0, upsample: str = "deconv"):
         super().__init__()
         if stages not in (1, 2, 3):
             raise ValueError(f"CLGN stages must be 1, 2 or 3, got {stages!r}")
         self.stages, self.hole_fill = stages, float(hole_fill)
         self.multiple = 2 ** max(unet_depth, local_downs if stages >= 2 else 0)
         rate = lambda k: gam_rate if gam and k in gam_stages else None
-        nets = [UNetStage(width, unet_depth, norm, rate(1)),
-                LocalStage(width, local_blocks, local_downs, norm, rate(2)),
-                UNetStage(width, unet_depth, norm, rate(3))]
+        nets = [UNetStage(width, unet_depth, norm, rate(1), upsample=upsample),
+                LocalStage(width, local_blocks, local_downs, norm, rate(2), upsample=upsample),
+                UNetStage(width, unet_depth, norm, rate(3), upsample=upsample)]
         self.nets = nn.ModuleList(nets[:stages])
 
     def _check(self, image: torch.Tensor, mask: torch.Tensor) -> None:

@@ -41,10 +41,10 @@ def down_layer(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1), InstanceNorm(cout), nn.LeakyReLU(0.2))
 
 
-def up_layer(cin: int, cout: int) -> nn.Sequential:
-    """Up-sampling layer, patent claim 3: 4×4 stride-2 transposed conv + IN + LeakyReLU."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1), InstanceNorm(cout),
-                         nn.LeakyReLU(0.2))
+def up_layer(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
+    """Up-sampling layer, patent claim 3: 4×4 stride-2 transposed conv + IN + LeakyReLU (``norm=False``: no IN)."""
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1),
+                         InstanceNorm(cout) if norm else nn.Identity(), nn.LeakyReLU(0.2))
 
 
 class StyleExtractNet(nn.Module):
@@ -88,14 +88,19 @@ class FaceStyleGenerator(nn.Module):
         style_dim: style length (256).
         n_regions: ``N`` facial regions (8).
         mask_channel: also feed the hole mask (not in the patent).
+        hole_value: what the hole holds in the [-1, 1] input (-1 = black, the patent's broken image; 0 = mid-grey).
+        last_norm: instance-normalise the last (full-resolution) up-sampling layer too (claim 3: every layer).
+        full_res_skip: concatenate the network input to the last decoder output before ``to_rgb`` (not in the
+            patent, whose decoder reaches full resolution through one transposed convolution with no skip).
     """
 
     def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
-                 n_regions: int = 8, mask_channel: bool = False):
+                 n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True,
+                 full_res_skip: bool = False):
         super().__init__()
         if len(widths) != 5:
             raise ValueError(f"FaceStyleGenerator needs 5 encoder widths, got {widths}")
-        self.mask_channel, self.n_regions = mask_channel, n_regions
+        self.mask_channel, self.n_regions, self.hole_value = mask_channel, n_regions, float(hole_value)
         in_ch = 4 if mask_channel else 3
         self.style_net = StyleExtractNet(in_ch, tuple(style_widths), style_dim)
         chans = (in_ch, *widths)
@@ -104,11 +109,15 @@ class FaceStyleGenerator(nn.Module):
         self.repairs = nn.ModuleList([RegionInpaintModule(c) for c in widths[:4]])
         outs = (widths[3], widths[2], widths[1], widths[0], widths[0])
         ins = (widths[4], outs[0] + widths[3], outs[1] + widths[2], outs[2] + widths[1], outs[3] + widths[0])
-        self.decoder = nn.ModuleList([up_layer(a, b) for a, b in zip(ins, outs)])
-        self.to_rgb = nn.Conv2d(outs[-1], 3, 3, padding=1)
+        self.decoder = nn.ModuleList([up_layer(a, b, last_norm or k < len(outs) - 1)
+                                      for k, (a, b) in enumerate(zip(ins, outs))])
+        self.full_res_skip = full_res_skip
+        self.to_rgb = nn.Conv2d(outs[-1] + (in_ch if full_res_skip else 0), 3, 3, padding=1)
 
     def _input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = (image * (1 - mask)) * 2 - 1
+        if self.hole_value != -1.0:
+            x = x * (1 - mask) + self.hole_value * mask
         return torch.cat([x, mask * 2 - 1], dim=1) if self.mask_channel else x
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
@@ -124,7 +133,7 @@ class FaceStyleGenerator(nn.Module):
             raise ValueError(f"FaceStyleGenerator needs H and W divisible by 32, got {tuple(image.shape[-2:])}")
         if regions.shape[1] != self.n_regions:
             raise ValueError(f"expected {self.n_regions} region maps, got {regions.shape[1]}")
-        x = self._input(image, mask)
+        x = inp = self._input(image, mask)
         smatrix = style_matrix(self.style_net(x), regions)
         active = holed_regions(regions, mask)
         skips = []
@@ -136,4 +145,6 @@ class FaceStyleGenerator(nn.Module):
         feat = self.decoder[0](feat)  # eq. (19)
         for up, skip in zip(self.decoder[1:], reversed(repaired)):  # eq. (20), with F^sr
             feat = up(torch.cat([feat, skip], dim=1))
+        if self.full_res_skip:
+            feat = torch.cat([feat, inp], dim=1)
         return torch.tanh(self.to_rgb(feat))  # eq. (21)

@@ -265,3 +265,29 @@ def metric_vs_ratio_figure(per_image: pd.DataFrame, metrics: tuple[str, ...] = (
         sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), fontsize=6, title=None)
     fig.tight_layout()
     return fig
+
+
+def learning_curves_figure(curves: dict[str, str | Path]):
+    """Validation PSNR and SSIM against the step, one column per method, the biharmonic level of the same faces
+    and masks as a dashed horizontal line (from each run's ``val.csv``, :mod:`faceinpaint_core.train.valcurve`).
+
+    Args:
+        curves: ``{method label: path to val.csv}``; missing files are skipped.
+    """
+    frames = {label: pd.read_csv(p) for label, p in curves.items() if Path(p).is_file()}
+    if not frames:
+        raise FileNotFoundError(f"no val.csv among {list(curves.values())}")
+    fig, axes = plt.subplots(2, len(frames), figsize=(2.8 * len(frames), 4.2), squeeze=False)
+    for col, (label, f) in enumerate(frames.items()):
+        for row, (metric, name) in enumerate((("psnr", "PSNR (dB)"), ("ssim", "SSIM (Gaussian)"))):
+            ax = axes[row, col]
+            ax.plot(f["step"], f[metric], marker="o", ms=2, lw=1, label=label)
+            ax.axhline(float(f[f"biharmonic_{metric}"].iloc[0]), ls="--", lw=1, color="grey", label="biharmonic")
+            ax.set_title(f"{label}: {name}" if row == 0 else name, fontsize=8)
+            ax.set_xlabel("step", fontsize=7)
+            ax.tick_params(labelsize=6)
+            ax.legend(fontsize=6, frameon=False)
+    n = int(next(iter(frames.values()))["n_images"].iloc[0])
+    fig.suptitle(f"validation ({n} held-out val faces, training mask distribution, composite, 8-bit)", fontsize=8)
+    fig.tight_layout()
+    return fig

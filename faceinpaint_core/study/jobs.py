@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..utils.io import atomic_write_json
 from ..utils.provenance import REPO_ROOT
-from .profiles import study_parameters
+from .profiles import study_parameters, train_profile_for
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -24,6 +24,7 @@ def _params(a) -> dict:
     params = study_parameters(a.profile, a.data_root or None, str(Path(a.out_root).resolve()))
     if getattr(a, "method", None):
         params["method"] = a.method
+        params["train_profile"] = train_profile_for(a.method, a.profile)
     return params
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..paths import data_root as find_data_root
 from ..utils.io import sha256_json
 from ..utils.provenance import REPO_ROOT, git_dirty, git_sha
-from .profiles import STUDY_METHODS, study_parameters
+from .profiles import STUDY_METHODS, default_out_root, study_parameters
 
 SNAKEFILE = REPO_ROOT / "workflow" / "Snakefile"
 CLUSTER_PROFILES = REPO_ROOT / "workflow" / "profiles"
@@ -90,7 +90,8 @@ def run_study(profile: str, only: tuple[str, ...] | None = None, force: bool = F
     """Run (or dry-run) the study through Snakemake; returns the exit code (0 = everything up to date)."""
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
-    out_root = Path(out_root or REPO_ROOT).resolve()
+    out_root = Path(out_root or default_out_root(profile, REPO_ROOT)).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
     root = find_data_root(data_root) if profile != "tiny" else None
     params = study_parameters(profile, str(root) if root else None, str(out_root))
     targets = step_targets(tuple(only)) if only else []

@@ -31,7 +31,7 @@ TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
 # profile keys the workflow reads and the notebooks do not get: per-job resources, and the ablation
 # variants to run (None = every variant a method declares; `tiny` runs two to stay fast)
-WORKFLOW_ONLY = ("resources", "ablations")
+WORKFLOW_ONLY = ("resources", "ablations", "out_subdir", "train_profile_fallback")
 
 # Per-job resources the cluster executor requests (runtime in minutes). Local runs ignore gpu/runtime.
 _CPU_RESOURCES = {"default": dict(mem_mb=4000, runtime=30)}
@@ -56,6 +56,19 @@ STUDY_PROFILES: dict[str, dict] = {
                   ablation_sets={"clgn": {"train.steps": 60}, "tsgan": {"train.steps": 60},
                                  "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
                   train_sets={}),
+    # numbers worth reading on the machine every reader has (issue 17): 64 px, each seed inpainting method trained
+    # for at most 20 minutes on a 2-core CPU (its own `cpu` profile: steps, batch, warm-up, schedule, EMA);
+    # 200 samples per cell (the 1k CelebAMask-HQ's test split has 100 faces: each is scored with two masks,
+    # rows say faces_unique=100); rectangles/discs, generated strokes and the NVIDIA masks. A method with no
+    # `cpu` training profile trains with its `smoke` one (train_profile_fallback). Outputs under results/cpu/
+    # (out_subdir), never over the smoke study's.
+    "cpu": dict(dataset="celebamask-hq", size=64, n_eval=200, bins=["1-10", "20-30", "40-50"],
+                mask_kinds=["regular", "irregular", "nvidia"], eval_fid=True, eval_lpips=True,
+                resources={"default": dict(mem_mb=6000, runtime=60)}, train_profile="cpu",
+                train_profile_fallback="smoke", out_subdir="results/cpu",
+                ablation_sets={"clgn": {"train.steps": 60},
+                               "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
+                train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
     "full": dict(dataset="celebamask-hq", size=256, n_eval=2048, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=True, eval_lpips=True,
@@ -83,10 +96,40 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
                                 "train.dataset": params["dataset"] if synthetic else _study_dataset(m, params["dataset"])}
                             for m in TRAINED_METHODS}
     params["irregular_kind"] = irregular_mask_kind(None if synthetic else data_root)
-    params["mask_kinds"] = [params["irregular_kind"] if k == "irregular" else k for k in params["mask_kinds"]]
+    params["mask_kinds"] = study_mask_kinds(params["mask_kinds"], params["irregular_kind"])
     params.update(profile=profile, data_root=str(data_root) if data_root else "", synthetic=synthetic,
                   out_root=str(out_root), method="")
     return params
+
+
+def study_mask_kinds(kinds: list[str], irregular_kind: str) -> list[str]:
+    """The profile's mask kinds on this data: ``irregular`` stands for the study's irregular set (NVIDIA when
+    present) unless the profile lists ``nvidia`` itself (then both are kept); ``nvidia`` is dropped when absent."""
+    if "nvidia" in kinds:
+        return [k for k in kinds if k != "nvidia" or irregular_kind == "nvidia"]
+    return [irregular_kind if k == "irregular" else k for k in kinds]
+
+
+def train_profile_for(method: str, profile: str) -> str:
+    """The training profile ``method`` runs in study ``profile``: the study's ``train_profile`` when the method
+    declares it, else the study's ``train_profile_fallback`` (the ``cpu`` study trains a method without a ``cpu``
+    profile with its ``smoke`` one)."""
+    from ..methods import get_method_class
+
+    prof = STUDY_PROFILES[profile]
+    wanted, fallback = prof["train_profile"], prof.get("train_profile_fallback")
+    if wanted in get_method_class(method).PROFILES or fallback is None:
+        return wanted
+    return fallback
+
+
+def default_out_root(profile: str, repo_root) -> "Path":
+    """Where ``faceinpaint study --profile P`` writes by default: the repository root, or the profile's
+    ``out_subdir`` under it (the ``cpu`` study: ``results/cpu/``, beside the smoke study's outputs)."""
+    from pathlib import Path
+
+    sub = STUDY_PROFILES.get(profile, {}).get("out_subdir")
+    return Path(repo_root) / sub if sub else Path(repo_root)
 
 
 def _study_dataset(method: str, default: str) -> str:

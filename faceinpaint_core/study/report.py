@@ -41,6 +41,11 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "pasted back at every step; the figures show the completed edges, the reverse process and how quality "
      "and time per image grow with the number of sampler steps.",
      ("table_edge_diffusion_1",), ("04_",)),
+    ("Trained methods against the classical floor",
+     "Every trained inpainting method cell by cell against biharmonic inpainting (same faces, masks and bins), "
+     "with the cells that still lose listed; learning curves: validation PSNR / SSIM during training with the "
+     "biharmonic level of the same faces and masks (runs with train.val_every > 0).",
+     ("table_vs_biharmonic",), ("20_learning_curves",)),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_", "08_")),
     ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),

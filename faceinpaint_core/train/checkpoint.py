@@ -133,6 +133,24 @@ def _class_of(ckpt: dict, path: Path):
         raise CheckpointError(f"{path}: {exc}") from exc
 
 
+_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile's and DistributedDataParallel's wrappers
+
+
+def clean_state_dict(state: dict) -> dict:
+    """``state`` with the key prefixes of wrappers removed (``_orig_mod.`` from ``torch.compile``, ``module.`` from
+    DDP, in any nesting), so weights saved from a compiled or DDP-wrapped module load into the plain network."""
+    out = {}
+    for key, val in state.items():
+        changed = True
+        while changed:
+            changed = False
+            for pre in _WRAPPER_PREFIXES:
+                if key.startswith(pre):
+                    key, changed = key[len(pre):], True
+        out[key] = val
+    return out
+
+
 def load_for_inference(path: str | Path, device="cpu"):
     """``(method, nets)`` from a checkpoint: EMA weights for the generators when present, eval mode, on ``device``.
 
@@ -154,7 +172,7 @@ def load_for_inference(path: str | Path, device="cpu"):
         if name not in states:
             raise CheckpointError(f"{path}: no weights for network {name!r} (has {sorted(ckpt['nets'])})")
         try:
-            net.load_state_dict(states[name])
+            net.load_state_dict(clean_state_dict(states[name]))
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: weights of {name!r} do not fit {type(net).__name__}: "
                                   f"{str(exc).splitlines()[0]}") from exc

@@ -11,6 +11,9 @@ of the update about to be made and ``steps`` the run's length:
 * ``cosine``: 1 until ``start``, then ``½(1 + cos(π·(step - start)/(steps - start)))`` (Loshchilov &
   Hutter 2017, SGDR without restarts, η_min = 0). Default ``start`` = 0.
 
+An optional linear warm-up (``warmup`` > 0 steps, Goyal et al. 2017) multiplies any schedule by
+``(step + 1) / warmup`` for the first ``warmup`` updates.
+
 Being a function of the step alone, the schedule resumes bit-identically from any checkpoint (which
 records the step); the trainer also stores the schedule and the rates in the checkpoint for the record.
 """
@@ -28,7 +31,7 @@ def decay_start(schedule: str, steps: int, start: int | None) -> int:
     return steps // 2 if schedule == "linear_decay" else 0
 
 
-def lr_factor(schedule: str, step: int, steps: int, start: int | None = None) -> float:
+def lr_factor(schedule: str, step: int, steps: int, start: int | None = None, warmup: int = 0) -> float:
     """Multiplier of the base learning rate for the update at 0-based ``step`` of ``steps``.
 
     Raises ``ValueError`` naming ``lr_schedule`` / ``lr_decay_start`` for an unknown schedule or a
@@ -36,6 +39,11 @@ def lr_factor(schedule: str, step: int, steps: int, start: int | None = None) ->
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown train.lr_schedule {schedule!r}; known: {list(SCHEDULES)}")
+    ramp = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+    return ramp * _decay(schedule, step, steps, start)
+
+
+def _decay(schedule: str, step: int, steps: int, start: int | None) -> float:
     if schedule == "constant":
         return 1.0
     s0 = decay_start(schedule, steps, start)
@@ -47,9 +55,10 @@ def lr_factor(schedule: str, step: int, steps: int, start: int | None = None) ->
     return 1.0 - t if schedule == "linear_decay" else 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-def describe_schedule(schedule: str, steps: int, start: int | None) -> dict:
-    """``{"name", "start", "steps"}`` for checkpoints and provenance."""
-    return {"name": schedule, "start": decay_start(schedule, steps, start), "steps": int(steps)}
+def describe_schedule(schedule: str, steps: int, start: int | None, warmup: int = 0) -> dict:
+    """``{"name", "start", "steps"}`` (and ``"warmup"`` when on) for checkpoints and provenance."""
+    out = {"name": schedule, "start": decay_start(schedule, steps, start), "steps": int(steps)}
+    return {**out, "warmup": int(warmup)} if warmup else out
 
 
 __all__ = ["SCHEDULES", "lr_factor", "decay_start", "describe_schedule"]

@@ -4,8 +4,10 @@ Per step (``steps`` counts iterations, one batch each): the learning rates of th
 ``train.lr_schedule``, :mod:`.lr_schedule`, for G and D alike), a generator pass, one discriminator
 update (when the method has discriminators), and a generator update every ``n_critic``-th step (every
 step when there is no D). So ``n_critic = 5`` gives WGAN's five critic updates, each on a fresh batch, per
-generator update. Optional generator EMA, gradient-norm clipping, bf16 autocast (CUDA only; CPU
-trains in fp32), channels-last (CUDA only), ``torch.compile``, DDP through torchrun.
+generator update. Optional generator EMA, gradient-norm clipping, bf16 autocast (``train.bf16`` on CUDA,
+``train.bf16_cpu`` on CPU), channels-last (``train.channels_last`` / ``train.channels_last_cpu``),
+``torch.compile`` (``train.compile``), DDP through torchrun, and a learning curve (``train.val_every``:
+validation PSNR/SSIM every N steps into ``val.csv``, :mod:`.valcurve`).
 
 Before the first step the trainer calls ``method.prepare_training()`` (base contract: builds frozen
 loss networks such as the perceptual VGG, so that missing weights fail before training starts).
@@ -30,8 +32,10 @@ from ..utils.provenance import provenance
 from ..utils.seeding import derive_seed, seed_everything
 from . import data as tdata
 from .runlog import RunLog, save_sample_grid
+from .valcurve import open_validation_curve
 from .lr_schedule import describe_schedule, lr_factor
-from .checkpoint import (load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class, rng_state,
+from .checkpoint import (clean_state_dict, load_checkpoint, method_class_path, prune_checkpoints, resolve_method_class,
+                         rng_state,
                          save_checkpoint, set_rng_state, step_path)
 from .distributed import (DistInfo, barrier, broadcast_object, cleanup, gather_objects, init_distributed,
                           mean_across_ranks, wrap_ddp)
@@ -64,13 +68,16 @@ class Trainer:
         profile: profile name, recorded in checkpoints and provenance.
     """
 
-    def __init__(self, method, run_dir: Path, faces, mask_sampler, dist: DistInfo | None = None, profile: str = ""):
+    def __init__(self, method, run_dir: Path, faces, mask_sampler, dist: DistInfo | None = None, profile: str = "",
+                 val_curve=None):
         self.method, self.tc, self.run_dir, self.profile = method, method.cfg.train, Path(run_dir), profile
+        self.val_curve = val_curve  # a .valcurve.ValidationCurve (train.val_every) or None
         self.dist = dist or init_distributed()
         self.device = torch.device(self.dist.device)
         self.faces, self.samples = faces, tdata.MaskedSamples(faces, mask_sampler, self.tc.size)
         self.cuda = self.device.type == "cuda"
-        self.channels_last = self.tc.channels_last and self.cuda
+        self.channels_last = self.tc.channels_last if self.cuda else self.tc.channels_last_cpu
+        self.bf16 = self.tc.bf16 if self.cuda else self.tc.bf16_cpu
         self.step = 0
         seed_everything(derive_seed(self.tc.seed, "init"), self.tc.deterministic)  # identical init on all ranks
         self._build()
@@ -105,22 +112,22 @@ class Trainer:
     def _wrap(self) -> None:
         """Views of the nets: G-side calls go through DDP(G) and plain D; D-side calls through DDP(D) and plain G."""
         find_unused = bool(getattr(self.method, "ddp_find_unused_parameters", False))
-        comp = (lambda m: torch.compile(m)) if self.tc.compile else (lambda m: m)
+        comp = (lambda m: torch.compile(m, backend=self.tc.compile_backend)) if self.tc.compile else (lambda m: m)
         plain = {n: comp(m) if n in self.g_names or n in self.d_names else m for n, m in self.nets.items()}
         ddp = {n: comp(wrap_ddp(self.nets[n], self.dist, find_unused)) for n in self.g_names + self.d_names}
         self.view_g = {**plain, **{n: ddp[n] for n in self.g_names}}
         self.view_d = {**plain, **{n: ddp[n] for n in self.d_names}}
 
     def _autocast(self):
-        if self.cuda and self.tc.bf16:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     # -- one step ---------------------------------------------------------------------------
     def _set_lr(self, step: int) -> None:
         """Every optimiser's rate for the update at 0-based ``step`` (a pure function of the step)."""
         tc = self.tc
-        factor = lr_factor(tc.lr_schedule, step, tc.steps, tc.lr_decay_start)
+        factor = lr_factor(tc.lr_schedule, step, tc.steps, tc.lr_decay_start, tc.lr_warmup)
         for side, opt in self.opt.items():
             for group in opt.param_groups:
                 group["lr"] = self.base_lr[side] * factor
@@ -189,7 +196,8 @@ class Trainer:
                 "nets": {n: m.state_dict() for n, m in self.nets.items()},
                 "ema": {n: m.state_dict() for n, m in self.ema.items()},
                 "optimizers": {k: o.state_dict() for k, o in self.opt.items()}, "rng": rngs,
-                "lr_schedule": {**describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start),
+                "lr_schedule": {**describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start,
+                                                    self.tc.lr_warmup),
                                 "base_lr": dict(self.base_lr), "lr": self.current_lr()}}
 
     def load_state(self, path: Path) -> None:
@@ -198,15 +206,15 @@ class Trainer:
         if ckpt["method"] != self.method.name:
             raise ValueError(f"{path}: checkpoint of method {ckpt['method']!r}, cannot resume {self.method.name!r}")
         for n, m in self.nets.items():
-            m.load_state_dict(ckpt["nets"][n])
+            m.load_state_dict(clean_state_dict(ckpt["nets"][n]))
         for n, m in self.ema.items():
-            m.load_state_dict(ckpt["ema"].get(n, self.nets[n].state_dict()))
+            m.load_state_dict(clean_state_dict(ckpt["ema"].get(n, self.nets[n].state_dict())))
         for k, o in self.opt.items():
             o.load_state_dict(ckpt["optimizers"][k])
         self.step = int(ckpt["step"])
         self._set_lr(self.step)  # the schedule is a function of the step: resuming restores it exactly
         saved = ckpt.get("lr_schedule", {})
-        now = describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start)
+        now = describe_schedule(self.tc.lr_schedule, self.tc.steps, self.tc.lr_decay_start, self.tc.lr_warmup)
         if saved and {k: saved.get(k) for k in now} != now:
             log.warning("%s: saved with lr schedule %s, resuming with %s", path,
                         {k: saved.get(k) for k in now}, now)
@@ -246,6 +254,8 @@ class Trainer:
         tc, acc = self.tc, {}
         bar = tqdm(total=tc.steps, initial=self.step, disable=not self.dist.is_main, dynamic_ncols=True,
                    desc=f"{self.method.name}")
+        if self.step == 0:
+            self._validate()
         for batch in loader:
             terms = self.train_step(self.step, self._to_device(batch))
             self.step += 1
@@ -260,6 +270,8 @@ class Trainer:
                     raise FloatingPointError(f"{self.run_dir}: non-finite loss terms {bad} by step {self.step}")
                 bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k.endswith("total")}, refresh=False)
                 acc = {}
+            if tc.val_every and (self.step % tc.val_every == 0 or done):
+                self._validate()
             if self.step % tc.sample_every == 0 and not done:
                 self._samples(fixed, runlog)
             if self.step % tc.ckpt_every == 0 and not done:
@@ -275,6 +287,14 @@ class Trainer:
             return {}
         means = torch.stack([torch.stack(acc[k]).mean() for k in keys])
         return dict(zip(keys, mean_across_ranks(means, self.dist).tolist()))
+
+    def _validate(self) -> None:
+        """One learning-curve point (rank 0; EMA generators when present); never touches the training RNG."""
+        if self.val_curve is None or not self.dist.is_main:
+            return
+        view = {**self.nets, **self.ema}
+        psnr_v, ssim_v = self.val_curve.evaluate(self.method, view, self.device, self._autocast())
+        self.val_curve.log(self.run_dir, self.step, psnr_v, ssim_v)
 
     def _fixed_batch(self, sampler: tdata.StepBatchSampler) -> dict[str, torch.Tensor]:
         """The sample-grid batch: rank 0's share of step 0 (at most 8 faces), same in every run of this seed."""
@@ -365,7 +385,9 @@ def write_run_files(trainer: Trainer, resumed_from: Path | None) -> None:
                           perceptual_weights=tc.perceptual_weights + (
                               " (random-init VGG16: perceptual/style numbers are NOT ImageNet-perceptual)"
                               if tc.perceptual_weights == "random" else ""),
-                          precision="bf16 autocast" if trainer.cuda and tc.bf16 else "fp32")
+                          precision="bf16 autocast" if trainer.bf16 else "fp32",
+                          memory_format="channels_last" if trainer.channels_last else "contiguous",
+                          compiled=bool(tc.compile))
     atomic_write_json(prov_path, prov)
 
 
@@ -385,7 +407,8 @@ def train_main(method: str, profile: str, data_root=None, out="runs", resume: bo
         tc = cfg.train
         choice = choose_run(Path(out), cls.name, profile, resume) if dist.is_main else None
         run_dir, ckpt = broadcast_object(choice, dist)
-        trainer = Trainer(cls(cfg), run_dir, faces, tdata.make_mask_sampler(tc, data_root), dist, profile)
+        curve = open_validation_curve(cls, cfg, data_root) if dist.is_main else None
+        trainer = Trainer(cls(cfg), run_dir, faces, tdata.make_mask_sampler(tc, data_root), dist, profile, curve)
         if ckpt is not None:
             trainer.step = int(load_checkpoint(ckpt, mmap=True)["step"])
         if dist.is_main:

@@ -1,0 +1,73 @@
+"""The `cpu` study profile's pieces (issue 17): learning curves with the biharmonic level, the table against the
+floor, faces cycled to n samples per cell, per-method training profiles and the profile's own output folder."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from faceinpaint_core.methods import METHODS, get_method_class
+from faceinpaint_core.study.profiles import (STUDY_PROFILES, default_out_root, study_mask_kinds, study_parameters,
+                                              train_profile_for)
+
+torch.set_num_threads(1)
+
+
+def test_learning_curve_written_and_plotted(tmp_path):
+    from faceinpaint_core.study.figures import learning_curves_figure
+    from faceinpaint_core.train.trainer import train_main
+    from faceinpaint_core.train.valcurve import read_curve
+
+    run = train_main("facestyle", "tiny", out=tmp_path, sets={"train.val_every": 2, "train.val_curve_images": 4})
+    curve = read_curve(run / "val.csv")
+    assert list(curve["step"]) == [0, 2, 4] and set(curve["n_images"]) == {4}
+    assert len(set(curve["biharmonic_psnr"])) == 1 and 5 < curve["biharmonic_psnr"][0] < 60
+    assert all(0 < s <= 1 for s in curve["ssim"]) and all(p > 0 for p in curve["psnr"])
+    fig = learning_curves_figure({"facestyle": run / "val.csv", "absent": tmp_path / "none.csv"})
+    assert len(fig.axes) == 2  # PSNR and SSIM of the one method present
+
+
+def test_versus_floor_marks_losing_cells():
+    from faceinpaint_core.study.floor import floor_markdown, versus_floor
+
+    rows = [("biharmonic", "psnr", 30.0), ("biharmonic", "ssim_gauss", 0.9), ("m", "psnr", 31.0),
+            ("m", "ssim_gauss", 0.8)]
+    measured = pd.DataFrame([{"method": m, "mask_type": "nvidia", "bin": "1-10", "output": "composite",
+                              "metric": k, "value": v} for m, k, v in rows])
+    t = versus_floor(measured, ["m", "absent"])
+    assert list(t["beats"]) == [True, False] and t["difference"].tolist() == pytest.approx([1.0, -0.1])
+    assert "1 of 2 cells still lose" in floor_markdown(t) and "m nvidia 1-10 ssim_gauss" in floor_markdown(t)
+
+
+def test_faces_cycled_to_n_with_unique_count():
+    from faceinpaint_core.eval.protocol import load_faces
+
+    ds = [{"image": torch.full((3, 4, 4), float(i))} for i in range(3)]
+    faces = load_faces(ds, 7)
+    assert faces["image"].shape[0] == 7 and faces["n_unique"] == 3
+    assert [int(x[0, 0, 0]) for x in faces["image"]] == [0, 1, 2, 0, 1, 2, 0]
+    assert "n_unique" not in load_faces(ds, 2)
+
+
+def test_cpu_profile_outputs_masks_and_training_profiles(tmp_path):
+    assert default_out_root("cpu", tmp_path) == tmp_path / "results" / "cpu"
+    assert default_out_root("smoke", tmp_path) == tmp_path
+    cpu = STUDY_PROFILES["cpu"]
+    assert cpu["n_eval"] >= 200 and cpu["size"] == 64
+    assert study_mask_kinds(cpu["mask_kinds"], "nvidia") == ["regular", "irregular", "nvidia"]
+    assert study_mask_kinds(cpu["mask_kinds"], "irregular") == ["regular", "irregular"]  # no NVIDIA set here
+    assert study_mask_kinds(["regular", "irregular"], "nvidia") == ["regular", "nvidia"]  # smoke unchanged
+    params = study_parameters("cpu", None, str(tmp_path))
+    assert "out_subdir" not in params and "train_profile_fallback" not in params
+    for m in METHODS:  # every registered method gets a training profile it declares
+        prof = train_profile_for(m, "cpu")
+        assert prof in get_method_class(m).PROFILES
+        assert prof == "cpu" or "cpu" not in get_method_class(m).PROFILES
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if "cpu" in get_method_class(m).PROFILES])
+def test_cpu_training_profiles_resolve(method):
+    from faceinpaint_core.train.probe import method_config
+
+    _, cfg = method_config(method, "cpu")
+    assert cfg.train.size == 64 and cfg.train.val_every > 0 and cfg.train.lr_warmup > 0
