@@ -13,7 +13,8 @@ gated convolutions and the same contextual attention layer.
     mask (paper sec. 3.2, weight 1); free-form masks (the study's);
   * Adam lr 1e-4, β = (0.5, 0.999), batch 16 (as recalled); width 48 (``cnum``).
 Deviation (both): the study's free-form masks and 64 px in smoke (the dilation rates adapt to the size).
-Ablation flags: ``attention`` (the contextual attention branch).
+Ablation flag: ``attention`` (the contextual attention branch; ``--set attention=false``; no ablation job in the
+study: the sources do not ablate these baselines).
 """
 from __future__ import annotations
 
@@ -77,12 +78,7 @@ class CAConfig(DeepFillConfig):
     w_adv: float = 0.001
 
 
-ABLATIONS = {"full": ("as the paper", {}), "no-attention": ("contextual attention off", {"attention": False})}
-
-
 class _DeepFill(GANInpaintMethod):
-    ABLATIONS = ABLATIONS
-
     def build_generator(self):
         c = self.cfg
         return DeepFillGenerator(c.conv, c.width, c.train.size, c.attention, c.softmax_scale)
@@ -139,4 +135,4 @@ class DeepFill2Method(_DeepFill):
         return lambda x: nets["D"](x, mask)
 
 
-__all__ = ["CAConfig", "CAMethod", "DeepFillConfig", "DeepFill2Method", "ABLATIONS"]
+__all__ = ["CAConfig", "CAMethod", "DeepFillConfig", "DeepFill2Method"]

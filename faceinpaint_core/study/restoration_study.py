@@ -209,9 +209,14 @@ def read_log(run_dir) -> pd.DataFrame:
 
 
 # -- training ------------------------------------------------------------------------------------------------
-def train_with_variants(method: str, profile: str, data_root, out, sets: dict) -> dict[str, tuple[str, Path, float]]:
+def train_with_variants(method: str, profile: str, data_root, out, sets: dict,
+                        variant_sets: dict | None = None) -> dict[str, tuple[str, Path, float]]:
     """Train ``method`` and each of its ``ABLATIONS`` variants; ``{slug: (label, run_dir, seconds)}`` with slug
-    ``"main"`` for the run with ``sets`` alone. A variant whose resolved config equals the main run's reuses it."""
+    ``"main"`` for the run with ``sets`` alone. A variant whose resolved config equals the main run's reuses it.
+
+    ``variant_sets``: extra overrides of the variant runs only (the study profile's ``ablation_sets`` of the method,
+    e.g. a shorter training in ``smoke``); a variant equal to the main run *without* them reuses the main run."""
+    variant_sets = dict(variant_sets or {})
     import time
 
     from ..config import resolve
@@ -229,7 +234,7 @@ def train_with_variants(method: str, profile: str, data_root, out, sets: dict) -
             continue
         t0 = time.perf_counter()
         run = Path(train_main(method, profile, data_root=data_root, out=str(Path(out) / "variants"),
-                              sets={**sets, **overrides}))
+                              sets={**sets, **variant_sets, **overrides}))
         runs[slug] = (label, run, time.perf_counter() - t0)
     return runs
 

@@ -56,6 +56,16 @@ def make_optimizer(params, lr: float, tc, name: str | None = None) -> torch.opti
     raise ValueError(f"unknown optimizer {name!r}; known: {list(OPTIMIZERS)}")
 
 
+def to_channels_last(net: torch.nn.Module) -> torch.nn.Module:
+    """Channels-last for every 4-D parameter and buffer of ``net`` (convolution weights); others (linear weights,
+    StyleGAN2's 5-D modulated-conv weights) are left as they are (``Module.to(memory_format=...)`` rejects them)."""
+    with torch.no_grad():
+        for t in list(net.parameters()) + list(net.buffers()):
+            if t.dim() == 4:
+                t.data = t.data.contiguous(memory_format=torch.channels_last)
+    return net
+
+
 class Trainer:
     """Trains one method instance into ``run_dir`` (see the module docstring for the step).
 
@@ -92,9 +102,10 @@ class Trainer:
         if not self.g_names:
             raise ValueError(f"method {self.method.name!r}: none of generator_names() "
                              f"{self.method.generator_names()} is among its networks {sorted(self.nets)}")
-        fmt = torch.channels_last if self.channels_last else torch.preserve_format
         for name, net in self.nets.items():
-            net.to(self.device, memory_format=fmt)
+            net.to(self.device)
+            if self.channels_last:
+                to_channels_last(net)
             trainable = name in self.g_names or name in self.d_names
             net.train(trainable).requires_grad_(trainable)
         self.g_params = [p for n in self.g_names for p in self.nets[n].parameters()]
