@@ -46,6 +46,10 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "with the cells that still lose listed; learning curves: validation PSNR / SSIM during training with the "
      "biharmonic level of the same faces and masks (runs with train.val_every > 0).",
      ("table_vs_biharmonic",), ("20_learning_curves",)),
+    ("Leaderboard and costs",
+     "Every method scored by the protocol, the training-free floor in italics, ranked by PSNR in each mask kind and "
+     "bin; then what each inpainting method costs (parameters, GFLOPs, CPU time per image).",
+     ("leaderboard", "method_costs"), ()),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_", "08_")),
     ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
