@@ -114,8 +114,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"width": 8, "depth": 3, "max_width": 32, "disc_width": 8, "disc_layers": 2,
              "train": {**_FAST, "size": 32, "batch_size": 4, "steps": 2, "dataset": "synthetic", "log_every": 1,
                        "sample_every": 2, "ckpt_every": 2, "val_images": 4}},
-    # 64 px CelebA pose pairs on the 2-core CPU: both stages in <= 150 s (issue 13; measured: 150 steps 52 s,
-    # + 33 s of dlib pose estimates for 1500 faces on a cold cache)
+    # 64 px CelebA pose pairs on the 2-core CPU: both stages in <= 150 s (issue 13; measured with
+    # OMP_NUM_THREADS=1, load average 1.3: 200 steps 27.5 s, whole `faceinpaint train` 43.6 s wall including
+    # ~12 s of dlib pose estimates for 1500 faces on a cold cache)
     "smoke": {"width": 16, "depth": 4, "max_width": 128, "disc_width": 16, "disc_layers": 2, "pose_limit": 1500,
               "train": {**_FAST, "size": 64, "batch_size": 6, "steps": 200, "log_every": 25, "sample_every": 200,
                         "ckpt_every": 200, "val_images": 6}},
