@@ -319,8 +319,8 @@ def test_patent_table_maps_facial_style(tmp_path) -> None:
     table = T.patent_table(T.load_reported(), _measured().assign(bin="average"), ours=("telea",),
                            mask_type="regular")
     rows = list(dict.fromkeys(table["row"]))
-    assert rows[:4] == ["CE", "CA", "DeepFill v2 (gated conv)", "facial-style (patent) (facestyle)"]
-    rep = table[(table["block"] == T.REPORTED) & (table["row"] == "CE")].set_index("col")["display"]
+    assert rows[:4] == ["CE (ce)", "CA (ca)", "DeepFill v2 (gated conv) (deepfill2)", "facial-style (patent) (facestyle)"]
+    rep = table[(table["block"] == T.REPORTED) & (table["row"] == "CE (ce)")].set_index("col")["display"]
     assert rep["PSNR"] == "18.69" and rep["FID"] == T.ABSENT
     run = table[table["block"] == T.THIS_RUN].set_index(["row", "col"])["display"]
     assert run[("facial-style (patent) (facestyle)", "PSNR")] == "21.00"  # the raw network output
