@@ -98,9 +98,16 @@ class AppHandler(BaseHTTPRequestHandler):
         return {"result": S.encode_png(out), "notes": notes + more}
 
 
+class _Server(ThreadingHTTPServer):
+    """Threaded server with a listen backlog for bursts of participants (the stdlib default of 5 resets
+    connections when 20 arrive at once)."""
+
+    request_queue_size = 128
+
+
 def make_app_server(host: str = "127.0.0.1", port: int = 0, results_dir: str | Path = "results") -> ThreadingHTTPServer:
     handler = type("BoundAppHandler", (AppHandler,), {"results_dir": str(results_dir)})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     return server
 

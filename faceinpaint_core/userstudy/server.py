@@ -161,11 +161,18 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(int(exc.status), {"error": exc.message})
 
 
+class _Server(ThreadingHTTPServer):
+    """Threaded server with a listen backlog for bursts of participants (the stdlib default of 5 resets
+    connections when 20 arrive at once)."""
+
+    request_queue_size = 128
+
+
 def make_server(study_dir, host: str = "127.0.0.1", port: int = 0, clock=time.time) -> ThreadingHTTPServer:
     """A ready (not yet serving) server; ``port=0`` picks a free port (``server.server_address``)."""
     app = StudyApp(study_dir, clock)
     handler = type("BoundHandler", (Handler,), {"app": app})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     server.app = app
     return server
