@@ -6,8 +6,11 @@ of the hole (the paper's overlap weighting of the hole border is not used: our h
 L_adv the standard GAN loss on the composite, here with the pix2pix PatchGAN critic (paper: a DCGAN critic on
 the hole region).
 
-Full profile: Adam lr 2e-4, β1 = 0.5 (the release's DCGAN-based defaults, as recalled, not re-read here),
-batch 64 (paper sec. 4), 128 px in the paper, the study's 256 px here; 100k steps is our choice.
+Full profile, from the release (github.com/pathak22/context-encoder ``train.lua``, read for this profile): Adam
+``lr = 0.0002`` for D and 10× that for G whenever ``0 < wtl2 < 1`` (the script's "LR of Gen is 10 times Adv"),
+``beta1 = 0.5`` (β2 = optim.adam's default 0.999), ``batchSize = 64``, ``fineSize = 128`` (128 px crops; the study's
+256 px here), ``niter = 25`` epochs (~390k steps of 64 on ImageNet's 1M images; our 100k steps is our choice).
+The release's ``overlapPred = 4`` (10× L2 weight on a 4 px border of the hole) has no analogue for free-form holes.
 Smoke: width 16 at 64 px.
 """
 from __future__ import annotations
@@ -21,7 +24,8 @@ from .gan_inpaint import GANInpaintConfig, GANInpaintMethod, composite, smoke_tr
 
 
 def _paper_train() -> TrainConfig:
-    return TrainConfig(size=256, batch_size=64, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), steps=100_000)
+    # train.lua: batchSize 64; lr 0.0002 (D), 10x for G when 0 < wtl2 < 1; beta1 0.5, optim.adam's beta2 0.999
+    return TrainConfig(size=256, batch_size=64, lr_g=2e-3, lr_d=2e-4, betas=(0.5, 0.999), steps=100_000)
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class CEConfig(GANInpaintConfig):
     width: int = 64
     disc: str | None = "patchgan"
     adv_kind: str = "nsgan"
-    w_rec: float = 0.999   # paper sec. 3.2: λ_rec
+    w_rec: float = 0.999   # paper sec. 3.2: λ_rec (train.lua README command: wtl2=0.999)
     w_adv: float = 0.001   # paper sec. 3.2: λ_adv
 
     def __post_init__(self):

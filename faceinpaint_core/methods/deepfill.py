@@ -7,11 +7,14 @@ gated convolutions and the same contextual attention layer.
   * losses: spatially discounted L1 (γ = 0.99) on the coarse and the refined output, weight 1.2 each
     (release ``inpaint.yml``: ``L1_LOSS_ALPHA 1.2``, ``AE_LOSS_ALPHA 1.2``); WGAN-GP with the global + local
     critics, G weight 0.001 (``GAN_LOSS_ALPHA``), λ_gp = 10 (``WGAN_GP_LAMBDA``);
-  * Adam lr 1e-4, β = (0.5, 0.9), batch 16 (release config, as recalled; not re-read here); width 32 (``cnum``).
+  * Adam lr 1e-4, β = (0.5, 0.9), one optimiser setting for G and D (v1 release ``train.py``:
+    ``AdamOptimizer(lr, beta1=0.5, beta2=0.9)``, lr initialised 1e-4), batch 16 (``inpaint.yml`` ``BATCH_SIZE``);
+    width 32 (``cnum``).
 ``deepfill2`` (v2; "DeepFill v2 (gated conv)" in source 001):
   * gated convolutions everywhere; L1 on both stages (weight 1 each) and the SN-PatchGAN hinge loss on image +
     mask (paper sec. 3.2, weight 1); free-form masks (the study's);
-  * Adam lr 1e-4, β = (0.5, 0.999), batch 16 (as recalled); width 48 (``cnum``).
+  * Adam lr 1e-4, β = (0.5, 0.999) for G and D (v2 release ``train.py``: ``AdamOptimizer(lr, beta1=0.5,
+    beta2=0.999)``, lr 1e-4), batch 16 (``inpaint.yml``, as recalled: the v2 yml was not re-read); width 48 (``cnum``).
 Deviation (both): the study's free-form masks and 64 px in smoke (the dilation rates adapt to the size).
 Ablation flag: ``attention`` (the contextual attention branch; ``--set attention=false``; no ablation job in the
 study: the sources do not ablate these baselines).
@@ -31,10 +34,12 @@ from .gan_inpaint import GANInpaintConfig, GANInpaintMethod, composite, smoke_tr
 
 
 def _v1_train() -> TrainConfig:
+    # v1 train.py: Adam(1e-4, beta1=0.5, beta2=0.9) for G and D; inpaint.yml BATCH_SIZE 16; 1M steps [ours]
     return TrainConfig(size=256, batch_size=16, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), steps=1_000_000)
 
 
 def _v2_train() -> TrainConfig:
+    # v2 train.py: Adam(1e-4, beta1=0.5, beta2=0.999) for G and D; batch 16; 1M steps [ours]
     return TrainConfig(size=256, batch_size=16, lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.999), steps=1_000_000)
 
 
@@ -73,9 +78,9 @@ class CAConfig(DeepFillConfig):
     adv_kind: str = "wgan-gp"
     gp_lambda: float = 10.0
     discount_gamma: float = 0.99
-    w_coarse: float = 1.2
-    w_refined: float = 1.2
-    w_adv: float = 0.001
+    w_coarse: float = 1.2      # inpaint.yml COARSE_L1_ALPHA 1.2
+    w_refined: float = 1.2     # inpaint.yml L1_LOSS_ALPHA / AE_LOSS_ALPHA 1.2
+    w_adv: float = 0.001       # inpaint.yml GAN_LOSS_ALPHA 0.001 (WGAN_GP_LAMBDA 10 = gp_lambda)
 
 
 class _DeepFill(GANInpaintMethod):

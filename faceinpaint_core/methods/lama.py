@@ -7,7 +7,12 @@ release config ``lama-fourier``): L1 on the known region weight 10 and 0 in the 
 ADE20k; its weights cannot be downloaded here, so the project's VGG16 perceptual loss stands in: ImageNet weights
 when installed, else the labelled random init); non-saturating adversarial loss weight 10 on a PatchGAN with
 R1 γ = 0.001; (the discriminator feature-matching term, weight 100, is not implemented).
-Full profile: Adam lr 1e-3 (G) / 1e-4 (D) (release config), batch 30, 256 px; LaMa-Fourier: 9 blocks, width 64.
+Full profile, from the release (github.com/advimman/lama ``configs/training``, read for this profile):
+``lama-fourier.yaml`` (losses above; ``adversarial.kind r1, weight 10, gp_coef 0.001``), ``optimizers/
+default_optimizers.yaml`` (Adam, G lr 0.001, D lr 0.0001, torch's default betas (0.9, 0.999)), ``data/
+abl-04-256-mh-dist.yaml`` (``batch_size: 8`` per GPU under DDP, 256 px; the profile keeps the per-process value 8, so the
+effective batch grows with the number of processes as in the release), ``generator/ffc_resnet_075.yaml``
+(``ngf 64, n_downsampling 3, n_blocks 9``, global ratio 0.75, sigmoid output).
 Smoke deviation: the random VGG gives the hole no meaningful signal, so the smoke profile also puts L1 in the
 hole (``w_l1_missing = 1``); 64 px, width 16, two downsamplings, 3 blocks.
 """
@@ -24,7 +29,8 @@ from .gan_inpaint import GANInpaintConfig, GANInpaintMethod, composite, smoke_tr
 
 
 def _paper_train() -> TrainConfig:
-    return TrainConfig(size=256, batch_size=30, lr_g=1e-3, lr_d=1e-4, betas=(0.9, 0.999), steps=1_000_000)
+    # default_optimizers.yaml: Adam G 1e-3, D 1e-4, default betas; abl-04-256-mh-dist.yaml: batch 8 per GPU, 256 px
+    return TrainConfig(size=256, batch_size=8, lr_g=1e-3, lr_d=1e-4, betas=(0.9, 0.999), steps=1_000_000)
 
 
 @dataclass(frozen=True)

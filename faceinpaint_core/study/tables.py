@@ -430,7 +430,9 @@ EDGE_DIFFUSION_REPORTED = (
     "Reported: source 002 (edge-guided diffusion face inpainting), table 1: Helen (2,330 faces) and CelebA-HQ; "
     "'large irregular' masks whose set, hole ratios and resolution are not stated, nor the number of test "
     "images, nor whether known pixels are pasted back; PSNR by its eq. (6) and SSIM (window not stated). "
-    "PIC and RFR are the source's numbers; this study has not implemented them (baselines issue).")
+    "The reported PIC and RFR cells are the source's numbers; their this-run cells are this study's own "
+    "implementations (registry names in the column heading), trained and scored like every other method; a "
+    "reported method without an implementation reads 'not implemented'.")
 
 
 def edge_diffusion_caption(mask_kind: str, bins, run: RunInfo) -> str:
