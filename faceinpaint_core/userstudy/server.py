@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
-import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from ..utils.http import BacklogServer, BodyError, JsonHandler, serve_until_signal
 from .design import load_study, participant_view
 from .store import Conflict, StudyStore
 
@@ -108,72 +107,38 @@ class StudyApp:
     ROUTES = {"/api/start": "start", "/api/answer": "answer", "/api/submit": "submit"}
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     app: StudyApp  # set on the subclass made by make_server
     server_version = "faceinpaint-userstudy"
 
-    def log_message(self, fmt, *args):  # one short line per request on stderr, without the client's address
-        pass
-
-    def _send(self, status: int, payload: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _json(self, status: int, obj: dict) -> None:
-        self._send(status, json.dumps(obj).encode(), "application/json")
-
     def do_GET(self):
         if self.path in ("/", "/index.html"):
-            return self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
+            return self.send_bytes(200, PAGE.read_bytes(), "text/html; charset=utf-8")
         if self.path.startswith("/images/") and self.path.endswith(".png"):
             name = self.path[len("/images/"):]
             if "/" in name or ".." in name or "\\" in name:
-                return self._json(404, {"error": "not found"})
+                return self.send_json(404, {"error": "not found"})
             path = self.app.dir / "images" / name
             if path.is_file():
-                return self._send(200, path.read_bytes(), "image/png")
-        return self._json(404, {"error": "not found"})
+                return self.send_bytes(200, path.read_bytes(), "image/png")
+        return self.send_json(404, {"error": "not found"})
 
     def do_POST(self):
         action = StudyApp.ROUTES.get(self.path)
         if action is None:
-            return self._json(404, {"error": f"no such endpoint {self.path}"})
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            return self._json(411, {"error": "a Content-Length header is required"})
-        if int(length) > MAX_BODY:
-            self.close_connection = True  # do not read the oversize body
-            return self._json(413, {"error": f"request body over {MAX_BODY} bytes"})
-        raw = self.rfile.read(int(length))
+            return self.send_json(404, {"error": f"no such endpoint {self.path}"})
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return self._json(400, {"error": "the body is not valid JSON"})
-        if not isinstance(body, dict):
-            return self._json(400, {"error": "the body must be a JSON object"})
-        try:
-            return self._json(200, getattr(self.app, action)(body))
-        except ApiError as exc:
-            return self._json(int(exc.status), {"error": exc.message})
-
-
-class _Server(ThreadingHTTPServer):
-    """Threaded server with a listen backlog for bursts of participants (the stdlib default of 5 resets
-    connections when 20 arrive at once)."""
-
-    request_queue_size = 128
+            body = self.read_json_object(MAX_BODY)
+            return self.send_json(200, getattr(self.app, action)(body))
+        except (BodyError, ApiError) as exc:
+            return self.send_json(int(exc.status), {"error": exc.message})
 
 
 def make_server(study_dir, host: str = "127.0.0.1", port: int = 0, clock=time.time) -> ThreadingHTTPServer:
     """A ready (not yet serving) server; ``port=0`` picks a free port (``server.server_address``)."""
     app = StudyApp(study_dir, clock)
     handler = type("BoundHandler", (Handler,), {"app": app})
-    server = _Server((host, port), handler)
-    server.daemon_threads = True
+    server = BacklogServer((host, port), handler)
     server.app = app
     return server
 
@@ -181,21 +146,9 @@ def make_server(study_dir, host: str = "127.0.0.1", port: int = 0, clock=time.ti
 def serve(study_dir, host: str = "127.0.0.1", port: int = 8765) -> int:
     """Serve until SIGINT/SIGTERM; prints the URL when ready."""
     server = make_server(study_dir, host, port)
-    stop = threading.Event()
-
-    def _stop(*_):
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    h, p = server.server_address[:2]
-    print(f"faceinpaint userstudy: serving {study_dir} at http://{h}:{p}/ (Ctrl-C or SIGTERM stops)", flush=True)
     try:
-        server.serve_forever()
+        serve_until_signal(server, f"faceinpaint userstudy: serving {study_dir}")
     finally:
-        server.server_close()
         counts = server.app.store.counts()
         server.app.store.close()
     print(f"faceinpaint userstudy: stopped ({counts['participants']} participants, {counts['answers']} answers "
