@@ -124,9 +124,12 @@ class SNPatchGAN(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Runs in float32 even under autocast: spectral normalisation's power iteration (``mv``/``dot``) in bf16
+        can drive σ to 0 and the scores to NaN (seen with bf16 autocast on CPU)."""
         if mask is not None:
             x = torch.cat([x, mask.to(x.dtype)], dim=1)
-        return self.net(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return self.net(x.float())
 
 
 def _branch(in_ch: int, width: int, size: int) -> tuple[nn.Sequential, int]:

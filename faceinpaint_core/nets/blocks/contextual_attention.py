@@ -45,6 +45,12 @@ class ContextualAttention(nn.Module):
         return s.reshape(1, w, h, w, h).permute(0, 2, 1, 4, 3).reshape(L, h, w)
 
     def forward(self, fg: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor):
+        """Computed in float32 even under autocast (the masked softmax over patches), output in ``fg``'s dtype."""
+        with torch.autocast(fg.device.type, enabled=False):
+            out, att = self._attend(fg.float(), bg.float(), mask.float())
+        return out.to(fg.dtype), att
+
+    def _attend(self, fg: torch.Tensor, bg: torch.Tensor, mask: torch.Tensor):
         n, c, h, w = fg.shape
         k, pad = self.patch, self.patch // 2
         hole = (F.interpolate(mask.float(), size=(h, w), mode="area") > 0).float()
