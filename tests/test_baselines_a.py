@@ -12,9 +12,7 @@ from faceinpaint_core.nets.blocks.contextual_attention import ContextualAttentio
 from faceinpaint_core.nets.blocks.ffc import FFCResBlock
 from faceinpaint_core.nets.blocks.gated_conv import GatedConv2d
 from faceinpaint_core.nets.ce import ChannelwiseFC
-from faceinpaint_core.train.checkpoint import load_for_inference
-from faceinpaint_core.train.distributed import DistInfo
-from faceinpaint_core.train.trainer import Trainer
+from method_checks import one_step_and_round_trip
 
 torch.set_num_threads(1)
 METHODS = ("ce", "ca", "deepfill2", "lama")
@@ -100,21 +98,7 @@ def test_spatial_discount_decays_into_the_hole():
 def test_method_trains_one_step_and_round_trips(name, tmp_path):
     cls = get_method_class(name)
     assert cls.reported_as == ((REPORTED[name],) if name in REPORTED else ())
-    method = cls(resolve(cls.config_cls, cls.PROFILES, "tiny"))
-    b = _batch()
-    trainer = Trainer(method, tmp_path, faces=[], mask_sampler=None, dist=DistInfo(device="cpu"))
-    before = [p.detach().clone() for p in trainer.g_params]
-    terms = trainer.train_step(0, b)
-    assert all(torch.isfinite(v) for v in terms.values()) and "G/total" in terms
-    assert any(not torch.equal(a, p) for a, p in zip(before, trainer.g_params))
-    trainer.step = 1
-    path = tmp_path / "ckpt.pt"
-    trainer.save(path)
-    loaded, nets = load_for_inference(path)
-    assert type(loaded) is cls and set(nets) == {"G"}
-    nets["G"].eval()
-    pred = loaded.inpaint(nets, b["image"], b["mask"])
-    assert pred.shape == b["image"].shape and pred.min() >= 0 and pred.max() <= 1
+    one_step_and_round_trip(cls(resolve(cls.config_cls, cls.PROFILES, "tiny")), _batch(), tmp_path)
 
 
 @pytest.mark.parametrize("name", METHODS)

@@ -14,9 +14,7 @@ from faceinpaint_core.nets.blocks.partial_conv import PartialConv2d
 from faceinpaint_core.nets.gmcnn import confidence_weights
 from faceinpaint_core.nets.medfe import FeatureEqualization
 from faceinpaint_core.nets.rfr import RFRNet
-from faceinpaint_core.train.checkpoint import load_for_inference
-from faceinpaint_core.train.distributed import DistInfo
-from faceinpaint_core.train.trainer import Trainer
+from method_checks import one_step_and_round_trip
 
 torch.set_num_threads(1)
 METHODS = ("gmcnn", "pic", "rfr", "medfe", "lgnet")
@@ -131,23 +129,7 @@ def test_method_trains_one_step_and_round_trips(name, tmp_path):
     method = _method(name)
     cls = type(method)
     assert cls.label == REPORTED[name] and cls.reported_as == (REPORTED[name],) and not cls.stand_in_for
-    size = method.cfg.train.size
-    b = _batch(n=method.cfg.train.batch_size, size=size)
-    trainer = Trainer(method, tmp_path, faces=[], mask_sampler=None, dist=DistInfo(device="cpu"))
-    before = [p.detach().clone() for p in trainer.g_params]
-    terms = trainer.train_step(0, b)
-    assert all(torch.isfinite(v) for v in terms.values()) and "G/total" in terms
-    assert any(not torch.equal(a, p) for a, p in zip(before, trainer.g_params))
-    trainer.step = 1
-    path = tmp_path / "ckpt.pt"
-    trainer.save(path)
-    loaded, nets = load_for_inference(path)
-    assert type(loaded) is cls and set(nets) == {"G"}
-    for k, v in nets["G"].state_dict().items():
-        assert torch.equal(v, trainer.nets["G"].state_dict()[k].cpu())
-    nets["G"].eval()
-    pred = loaded.inpaint(nets, b["image"], b["mask"])
-    assert pred.shape == b["image"].shape and pred.min() >= 0 and pred.max() <= 1
+    one_step_and_round_trip(method, _batch(n=method.cfg.train.batch_size, size=method.cfg.train.size), tmp_path)
 
 
 @pytest.mark.parametrize("name", METHODS)
