@@ -281,7 +281,8 @@ def _add_restore(sub) -> None:
              "the rest of the photo is unchanged; a photo without a face is written unchanged")
     r.add_argument("--image", required=True, help="input photo (required)")
     r.add_argument("--out", required=True, help="output image file, .png or .jpg (required)")
-    r.add_argument("--method", default="gfpgan", help="restoration method (a trained method of task 'restore')")
+    r.add_argument("--method", default=None, help="restoration method, a trained method of task 'restore' (None: the "
+                   "first registered one)")
     r.add_argument("--checkpoint", type=existing_file, default=None,
                    help="restorer checkpoint (None: the study's record results/checkpoints/<method>.json)")
     r.add_argument("--device", default="cpu", help="torch device")
@@ -297,7 +298,8 @@ def _add_frontalize(sub) -> None:
                    help="checkpoint of a trained frontalize method (None: random-init networks, labelled)")
     f.add_argument("--mask", type=existing_file, default=None,
                    help="occlusion mask, same size as the photo, white = occluded (None: no occlusion)")
-    f.add_argument("--method", default="tsgan", choices=sorted(METHODS), help="method when no checkpoint is given")
+    f.add_argument("--method", default=None, choices=sorted(METHODS), help="method when no checkpoint is given (None: the "
+                   "first registered method of task 'frontalize')")
     f.add_argument("--device", type=device, default="cpu", help="cpu, cuda, cuda:N or mps")
 
 

@@ -40,7 +40,7 @@ def _load(method: str, checkpoint, device: str):
     return m, nets, weights
 
 
-def frontalize_photo(photo: np.ndarray, checkpoint=None, method: str = "tsgan", mask: np.ndarray | None = None,
+def frontalize_photo(photo: np.ndarray, checkpoint=None, method: str | None = None, mask: np.ndarray | None = None,
                      device: str = "cpu", finder=None) -> tuple[np.ndarray, dict]:
     """Frontalise the largest face of ``photo``.
 
@@ -65,7 +65,9 @@ def frontalize_photo(photo: np.ndarray, checkpoint=None, method: str = "tsgan", 
     faces = finder.find(photo)
     if not faces:
         return photo.copy(), {"faces": 0, "message": "no face detected: the photo is returned unchanged"}
-    m, nets, weights = _load(method, checkpoint, device)
+    from .methods import default_method
+
+    m, nets, weights = _load(default_method("frontalize", method), checkpoint, device)
     size = int(m.cfg.train.size)
     crop, matrix = align_face(photo, faces[0].points, size)
     hole = np.zeros((size, size), np.float32)
@@ -84,7 +86,7 @@ def frontalize_photo(photo: np.ndarray, checkpoint=None, method: str = "tsgan", 
     return to8(out["pred"]), info
 
 
-def frontalize_main(image, out, checkpoint=None, mask=None, method: str = "tsgan", device: str = "cpu") -> dict:
+def frontalize_main(image, out, checkpoint=None, mask=None, method: str | None = None, device: str = "cpu") -> dict:
     """CLI body: read ``image`` (and ``mask``: white = hole), frontalise, write ``out``; one-line errors."""
     from PIL import Image
 

@@ -35,12 +35,14 @@ def study_checkpoint(method: str, results_dir: str | Path = "results") -> Path:
     return Path(rec["checkpoint"])
 
 
-def load_restorer(checkpoint, method: str = "gfpgan", device: str = "cpu"):
+def load_restorer(checkpoint, method: str | None = None, device: str = "cpu"):
     """``(restore_fn, size)``: ``restore_fn((N, 3, S, S) [0, 1]) -> (N, 3, S, S) [0, 1]`` from a checkpoint of a
     method of task ``"restore"`` (a clear error for any other)."""
     from .train.checkpoint import load_for_inference
 
-    path = Path(checkpoint) if checkpoint else study_checkpoint(method)
+    from .methods import default_method
+
+    path = Path(checkpoint) if checkpoint else study_checkpoint(default_method("restore", method))
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint file does not exist")
     m, nets = load_for_inference(path, device=device)
@@ -64,7 +66,7 @@ def restore_faces(photo: np.ndarray, restore_fn, size: int, faces) -> np.ndarray
     return out
 
 
-def restore_photo(photo: np.ndarray, checkpoint=None, method: str = "gfpgan", device: str = "cpu", *,
+def restore_photo(photo: np.ndarray, checkpoint=None, method: str | None = None, device: str = "cpu", *,
                   finder=None) -> tuple[np.ndarray, dict]:
     """Restore every face of a photo.
 
@@ -92,7 +94,7 @@ def restore_photo(photo: np.ndarray, checkpoint=None, method: str = "gfpgan", de
     return restore_faces(photo, restore_fn, size, faces), info
 
 
-def restore_main(image, out, method: str = "gfpgan", checkpoint=None, device: str = "cpu") -> dict:
+def restore_main(image, out, method: str | None = None, checkpoint=None, device: str = "cpu") -> dict:
     """CLI: read ``image``, restore it, write ``out`` (atomic); returns the info dict."""
     from .inpaint import encode_image, read_image
     from .utils.io import atomic_write_bytes

@@ -92,8 +92,8 @@ def load_recogniser(path: str | Path, device: str = "cpu") -> torch.nn.Module:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"identity weights {path} do not exist: give a faceinpaint 'identity' checkpoint "
-                                f"(runs/<run>/checkpoints/final.pt) or an insightface arcface_torch backbone.pth")
+        raise FileNotFoundError(f"identity weights {path} do not exist: give a checkpoint of a recogniser method (task "
+                                f"'recognise', runs/<run>/checkpoints/final.pt) or an insightface arcface_torch backbone.pth")
     if _is_faceinpaint_checkpoint(path):
         from ..train.checkpoint import load_for_inference
 

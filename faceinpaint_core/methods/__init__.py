@@ -31,3 +31,18 @@ def get_method_class(name: str):
         raise ValueError(f"unknown method {name!r}; known trainable methods: {sorted(METHODS)}")
     module, cls = METHODS[name].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def methods_for_task(task: str) -> list[str]:
+    """Registered methods whose class attribute ``task`` is ``task`` (e.g. ``"restore"``), in registry order."""
+    return [m for m in METHODS if getattr(get_method_class(m), "task", "inpaint") == task]
+
+
+def default_method(task: str, method: str | None = None) -> str:
+    """``method`` when given, else the first registered method of ``task``; a clear error when there is none."""
+    if method:
+        return method
+    found = methods_for_task(task)
+    if not found:
+        raise ValueError(f"no registered method has task {task!r}; registered: {sorted(METHODS)}")
+    return found[0]
