@@ -83,6 +83,14 @@ class CAConfig(DeepFillConfig):
     w_adv: float = 0.001       # inpaint.yml GAN_LOSS_ALPHA 0.001 (WGAN_GP_LAMBDA 10 = gp_lambda)
 
 
+def _profiles(smoke_steps: int) -> dict[str, dict[str, Any]]:
+    """tiny / smoke / full of both DeepFill versions (they differ only in smoke length: a gated step costs more)."""
+    return {"tiny": {"width": 4, "disc_width": 4, "train": tiny_train()},
+            "smoke": {"width": 12, "disc_width": 16,
+                      "train": smoke_train(smoke_steps, batch_size=8, lr_g=4e-4, lr_d=4e-4)},
+            "full": {}}
+
+
 class _DeepFill(GANInpaintMethod):
     def build_generator(self):
         c = self.cfg
@@ -112,11 +120,7 @@ class CAMethod(_DeepFill):
     label = "CA (DeepFill v1)"
     reported_as = ("CA",)
     config_cls = CAConfig
-    PROFILES: dict[str, dict[str, Any]] = {
-        "tiny": {"width": 4, "disc_width": 4, "train": tiny_train()},
-        "smoke": {"width": 12, "disc_width": 16, "train": smoke_train(120, batch_size=8, lr_g=4e-4, lr_d=4e-4)},
-        "full": {},
-    }
+    PROFILES = _profiles(smoke_steps=120)
 
 
 class DeepFill2Method(_DeepFill):
@@ -126,11 +130,7 @@ class DeepFill2Method(_DeepFill):
     label = "DeepFill v2"
     reported_as = ("DeepFill v2 (gated conv)",)
     config_cls = DeepFillConfig
-    PROFILES: dict[str, dict[str, Any]] = {
-        "tiny": {"width": 4, "disc_width": 4, "train": tiny_train()},
-        "smoke": {"width": 12, "disc_width": 16, "train": smoke_train(100, batch_size=8, lr_g=4e-4, lr_d=4e-4)},
-        "full": {},
-    }
+    PROFILES = _profiles(smoke_steps=100)
 
     def build_discriminator(self):
         return self._init(SNPatchGAN(in_ch=4, width=self.cfg.disc_width), "D")  # image + mask (paper sec. 3.2)
