@@ -321,6 +321,20 @@ def test_identity_noise_is_undetected(identity_metric):
     assert dist.shape == (2,) and torch.isnan(dist).all() and n_undetected == 2
 
 
+def test_identity_ground_truth_detection_is_memoised(identity_metric, monkeypatch):
+    """Tables score many outputs against one ground truth: dlib detects each target once, outputs every time."""
+    calls = []
+    real = identity_metric.detect
+    monkeypatch.setattr(identity_metric, "detect", lambda img: calls.append(img.shape) or real(img))
+    identity_metric._targets.clear()
+    x, y = _pair((2, 3, 64, 64), seed=11, noise=0.1)
+    first = identity_metric(x, y)
+    assert len(calls) == 4  # 2 targets + 2 outputs
+    second = identity_metric(x.flip(-1), y)
+    assert len(calls) == 6  # the targets come from the memo
+    assert first[1] == second[1] == 2
+
+
 def test_identity_bad_box_mode():
     pytest.importorskip("dlib")
     from faceinpaint_core.metrics.identity import IdentityMetric

@@ -132,7 +132,12 @@ def test_checkpoints_recorded_with_their_hash(tiny_study) -> None:
     out = tiny_study[0]
     records = read_checkpoint_records(out / "results")
     assert {"clgn", "lgnet", "facestyle", "parser"} <= set(records)
-    assert sum(k.startswith("ablation-clgn-") for k in records) == len(TINY_ABLATIONS)
+    clgn_variants = [v for v in TINY_ABLATIONS if v in ABLATIONS]
+    assert sum(k.startswith("ablation-clgn-") for k in records) == len(clgn_variants)
+    # every ablation job, whatever the method's task, records its checkpoint (TSGAN's and GFPGAN's included)
+    from faceinpaint_core.study.workflow import ablations
+
+    assert {f"ablation-{m}-{v}" for m, v in ablations("tiny")} <= set(records)
     for rec in records.values():
         assert sha256_file(out / rec["checkpoint"]) == rec["sha256"]
     evals = _csv(out, "eval_clgn.csv")
@@ -168,11 +173,35 @@ def test_seed_tables_show_reported_beside_this_run(tiny_study) -> None:
 
 
 @pytest.mark.slow
+def test_other_tasks_ablations_are_jobs_scored_by_their_measure(tiny_study) -> None:
+    """TSGAN's variants are scored by verification, GFPGAN's on the degradation sets; notebook 21 tabulates both."""
+    out = tiny_study[0]
+    tsgan = _csv(out, "ablations_tsgan.csv")
+    assert set(tsgan["embedder"]) >= {"dlib"} and "TSGAN (all components)" in set(tsgan["variant"])
+    gfp = _csv(out, "ablations_gfpgan.csv")
+    assert set(gfp["severity"]) == {"mild", "medium", "severe"} and gfp["psnr"].between(5, 60).all()
+    assert set(gfp["variant"]) == {"w/o GFP (U-Net alone)"}
+
+
+@pytest.mark.slow
+def test_identity_rows_collected_per_method(tiny_study) -> None:
+    out = tiny_study[0]
+    restored = _csv(out, "identity_restored.csv")
+    kept = _csv(out, "identity_preservation.csv")
+    from faceinpaint_core.study.workflow import identity_evaluated
+
+    methods = identity_evaluated()
+    assert set(restored["restoration"]) == {"none", *methods}
+    assert list(kept["method"]) == ["masked input (no inpainting)", *methods]
+    assert (out / "results" / "identity" / f"{methods[0]}.csv").is_file()
+
+
+@pytest.mark.slow
 def test_ablations_every_variant_evaluated(tiny_study) -> None:
     table = _csv(tiny_study[0], "ablations_clgn.csv")
     run = table[(table["block"] == T.THIS_RUN) & (table["metric"] == "psnr")]
     assert list(run["row"]) == [label for label, _, _ in T.CLGN_ABLATIONS]
-    ran = {ABLATIONS[v][0] for v in TINY_ABLATIONS}
+    ran = {ABLATIONS[v][0] for v in TINY_ABLATIONS if v in ABLATIONS}
     assert run.loc[run["row"].isin(ran), "value"].notna().all()
     assert set(run.loc[~run["row"].isin(ran), "display"]) == {T.NOT_RUN}  # variants the tiny profile skips
     rep = table[(table["block"] == T.REPORTED) & (table["metric"] == "lpips")]
@@ -378,6 +407,10 @@ def test_editing_one_network_reruns_that_method_and_downstream_only(tiny_study, 
     assert ("train", "method=facestyle") in jobs and ("evaluate", "method=facestyle") in jobs
     assert {"tables", "visual", "report"} <= rules
     assert not [j for j in jobs if "clgn" in j[1] or "lgnet" in j[1] or "parser" in j[1]], jobs
+    # the methods that compare with inpainters read only what they use: neither the identity network nor TSGAN
+    # (condition (e) uses the first inpainter, clgn) retrains; facestyle's identity row is rescored
+    assert ("train", "method=identity") not in jobs and ("train", "method=tsgan") not in jobs, jobs
+    assert ("identity_eval", "method=facestyle") in jobs
     assert not {"data", "classical"} & rules
 
 

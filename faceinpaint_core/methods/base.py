@@ -76,8 +76,9 @@ class InpaintMethod(ABC):
     #: task "generate", an identity loss's "recognise"); the workflow makes their records its inputs and
     #: :meth:`sets_from_checkpoints` turns them into ``--set`` overrides
     builds_on_tasks: ClassVar[tuple[str, ...]] = ()
-    #: its study job reads the study's inpainters' checkpoints (their records are inputs of its workflow job)
-    uses_study_checkpoints: ClassVar[bool] = False
+    #: tasks whose study method it compares itself with in its own study job (e.g. TSGAN's condition (e) runs the
+    #: study's first inpainter): the record of that task's first protocol-scored study method is a job input
+    compares_with_tasks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg):
         self.cfg = cfg

@@ -97,7 +97,6 @@ class IdentityMethod(InpaintMethod):
     PROFILES = PROFILES
     batch_keys = ("image", "mask", "label")
     study_dataset = "celeba"       # the study's faces with identity labels
-    uses_study_checkpoints = True  # notebook 05 restores occluded probes with the study's inpainting methods
     is_recogniser = True           # its G embeds faces: the identity losses may load it (losses/identity.py)
 
     @classmethod

@@ -143,7 +143,7 @@ class TSGANMethod(InpaintMethod):
     reported_as = ("TSGAN",)
     task = "frontalize"
     evaluated_by_protocol = False   # scored by face verification (study/tsgan_study.py), not the inpainting protocol
-    uses_study_checkpoints = True   # its study compares with the study's inpainters (notebook 06)
+    compares_with_tasks = ("inpaint",)  # condition (e): the study's first inpainter, composited (notebook 06)
     builds_on_tasks = ("recognise",)  # L_ip / dual triplet on the study's recogniser: its record is a job input
     config_cls = TSGANConfig
     PROFILES = PROFILES
@@ -156,6 +156,11 @@ class TSGANMethod(InpaintMethod):
         self.recogniser: nn.Module | None = None
         self.recogniser_source = ""
         self._adv = AdversarialLoss("nsgan")
+
+    @classmethod
+    def sets_from_checkpoints(cls, checkpoints: dict[str, str]) -> dict:
+        """The study's recogniser (task ``recognise``) for L_ip and the dual triplet loss."""
+        return {"identity_weights": checkpoints["recognise"]} if "recognise" in checkpoints else {}
 
     @classmethod
     def training_faces(cls, cfg, data_root=None):

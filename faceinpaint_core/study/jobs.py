@@ -3,7 +3,7 @@
 ``python -m faceinpaint_core.study.jobs notebook NN_name [--method M] ...`` executes one notebook with
 papermill (the study profile's parameters, plus ``method`` for a notebook that covers several methods)
 and writes its executed copy; ``evaluate`` scores one trained method through the protocol;
-``ablation`` trains and scores one ablation variant. A failing notebook is reported by name and cell,
+``ablation`` trains and scores one ablation variant; ``identity-eval`` runs the identity study of one inpainter. A failing notebook is reported by name and cell,
 with the path of the executed copy that holds the traceback, and the job exits 1.
 """
 from __future__ import annotations
@@ -76,6 +76,15 @@ def run_ablation(a) -> int:
     return 0
 
 
+def run_identity_eval(a) -> int:
+    from .study_jobs import identity_eval
+
+    t0 = time.perf_counter()
+    identity_eval(a.method, _params(a), Path(a.out_root))
+    _timing(Path(a.out_root), f"identity-eval-{a.method}", time.perf_counter() - t0, a.profile)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m faceinpaint_core.study.jobs", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -95,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--method", required=True)
     b.add_argument("--variant", required=True)
     b.set_defaults(fn=run_ablation)
+    i = sub.add_parser("identity-eval", parents=[common],
+                       help="identity study of one inpainter: restored-probe verification, identity distance, LMD")
+    i.add_argument("--method", required=True)
+    i.set_defaults(fn=run_identity_eval)
     return p
 
 

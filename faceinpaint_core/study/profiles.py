@@ -45,9 +45,9 @@ STUDY_PROFILES: dict[str, dict] = {
     # synthetic faces, seconds: what `make test` runs through papermill
     "tiny": dict(dataset="synthetic", size=32, n_eval=8, bins=["1-10", "20-30", "40-50"],
                  mask_kinds=["regular", "irregular"], eval_fid=False, eval_lpips=False,
-                 resources=_CPU_RESOURCES, ablations=("stages1", "full"), train_profile="tiny",
+                 resources=_CPU_RESOURCES, ablations=("stages1", "full", "no-gfp"), train_profile="tiny",
                  ablation_sets={"clgn": {"train.steps": 2}, "edge-diffusion": {"train.steps": 4, "edge_steps": 2},
-                                "tsgan": {"train.steps": 1}}, n_visual=3, seed=0,
+                                "tsgan": {"train.steps": 1}, "gfpgan": {"train.steps": 1}}, n_visual=3, seed=0,
                  train_sets={}),
     # real faces, every method, on a 2-core CPU in under 30 minutes; numbers are smoke numbers, not the papers'
     # (gfpgan: its adversarial variants train 40 steps, its main run 100)

@@ -52,7 +52,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      ("leaderboard", "method_costs"), ()),
     ("Training", "Loss curves (every logged term) and the trainer's last sample grid of each run.",
      ("parser_miou",), ("02_", "03_", "08_")),
-    ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_",)),
+    ("Ablations", "", ("ablations_clgn", "ablations_edge_diffusion"), ("21_loss",)),
     ("Face identity",
      "Verification of held-out CelebA identities (LFW protocol: 10 identity-disjoint folds) by dlib and the study's "
      "identity network, clean and with the probe occluded; then occluded probes restored by each inpainting method, "
@@ -62,7 +62,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "A StyleGAN2 prior trained here (no pretrained weights can be downloaded), then GFPGAN restoring faces degraded by "
      "GFPGAN's blur-downsample-noise-JPEG model with the source's WGAN recipe (weight clipping, RMSProp) and two other "
      "adversarial losses; the critic's Wasserstein estimate is logged. Source 003 reports no numbers.",
-     ("restoration_table", "restoration_training_gfpgan"), ("07_",)),
+     ("restoration_table", "restoration_training_gfpgan", "ablations_gfpgan"), ("07_", "21_adversarial")),
     ("User study (SIMULATED observers)",
      "The study's software (`faceinpaint userstudy build | serve | export`) runs source 000's perceptual study for "
      "real; no participant has answered yet, so these tables and figures come from SIMULATED observers whose "
@@ -74,7 +74,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "same person; synthetic: frontal faces turned by a landmark-driven 3-D warp) under landmark-placed occlusions, "
      "per condition (a)-(f), occlusion kind and yaw bin, with dlib and the study's identity network; then TSGAN's "
      "ablations. Source 004 reports its ACC and AUC only as bar charts: there are no reported values to compare with.",
-     ("tsgan_pose_pairs", "tsgan_rotation_check", "tsgan_verification_summary", "tsgan_ablations"), ("06_",)),
+     ("tsgan_pose_pairs", "tsgan_rotation_check", "tsgan_verification_summary", "ablations_tsgan"), ("06_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),

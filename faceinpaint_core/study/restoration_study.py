@@ -82,13 +82,13 @@ def restore_all(restorers: dict, faces: torch.Tensor, manifests: dict) -> dict:
     return out
 
 
-def _scores(pred, gt, perc, identity, lmd) -> dict:
+def _scores(pred, gt, perc, identity, lmd, gt_fid=None) -> dict:
     row = {"psnr": mean_finite(psnr(pred, gt))[0], "ssim_gauss": float(ssim_gauss(pred, gt).mean())}
     row["lpips"] = float(perc.lpips(pred, gt).mean()) if perc.lpips is not None else float("nan")
     if perc.fid is not None:
         from ..metrics.fid import frechet_distance
 
-        row["fid"] = frechet_distance(perc.fid(gt), perc.fid(pred))
+        row["fid"] = frechet_distance(perc.fid(gt) if gt_fid is None else gt_fid, perc.fid(pred))
     else:
         row["fid"] = float("nan")
     for name, metric in (("id_dist", identity), ("lmd", lmd)):
@@ -109,10 +109,11 @@ def restoration_table(restored: dict, faces: torch.Tensor, manifests: dict, perc
         verification: ``{(severity, label): {"acc_mean", "acc_std", "n_pairs"}}`` or None.
     """
     gt = quantize_uint8(faces)
+    gt_fid = perc.fid(gt) if perc.fid is not None else None  # the same ground truth in every row
     rows = []
     for (sev, label), pred in restored.items():
         row = {"severity": sev, "method": "degraded input" if label == "input" else label,
-               **_scores(quantize_uint8(pred), gt, perc, identity, lmd), "n": int(faces.shape[0]),
+               **_scores(quantize_uint8(pred), gt, perc, identity, lmd, gt_fid), "n": int(faces.shape[0]),
                "size": int(faces.shape[-1]), "set_sha256": manifests[sev]["sha256"]}
         for k, v in (verification or {}).get((sev, label), {}).items():
             row[f"ver_{k}"] = v
@@ -282,3 +283,93 @@ def write_training_summary(summary: pd.DataFrame, results_dir, method: str) -> N
     write_frame(summary, results_dir, f"restoration_training_{method}",
                 f"{method}: training runs (seconds on this machine, last logged terms; W_std_over_run near 0 = "
                 f"a collapsed critic)")
+
+
+# -- scoring, shared by notebook 07 and the ablation jobs ------------------------------------------------------
+def evaluate_restorers(restorers: dict, *, dataset: str, size: int, data_root, n_eval: int, seed: int, profile: str,
+                       eval_fid: bool, eval_lpips: bool, results_dir, device: str = "cpu",
+                       split: str = "test") -> dict:
+    """Restore the frozen degradation sets of ``n_eval`` test faces with each restorer and score them (pixel,
+    perceptual, identity, LMD and verification of held-out identity pairs with the probe degraded then restored).
+
+    Returns ``{"table", "restored", "faces", "manifests", "pairs_sha256"}``."""
+    from ..data import open_dataset
+    from ..eval.embedders import make_embedder
+    from ..eval.protocol import PerceptualMetrics, load_faces
+    from ..eval.verification import held_out_pairs, pair_images, verify_config
+    from ..metrics.identity import IdentityMetric
+    from ..metrics.landmarks import LandmarkDistance
+
+    results_dir = Path(results_dir)
+    test_faces = open_dataset(dataset, size, split=split, data_root=data_root, seed=seed)
+    faces = load_faces(test_faces, min(n_eval, len(test_faces)))["image"]  # the table's n column says how many
+    manifests = degradation_sets(len(faces), seed, results_dir / "cache" / "degradation_sets")
+    restored = restore_all(restorers, faces, manifests)
+    vcfg = verify_config(profile)
+    pairs, pairs_manifest, id_faces = held_out_pairs("celeba" if data_root else "synthetic", vcfg, data_root,
+                                                     results_dir / "cache" / "pairs")
+    images = pair_images(pairs, id_faces)
+    dlib_emb = make_embedder("dlib", cache_dir=results_dir / "cache" / "dlib_descriptors")
+    verification = {}
+    n_probe = len(set(pairs["file_b"]))
+    for sev in manifests:
+        sev_man = build_degradation_set(sev, n_probe, seed)  # the same draws as the table's, first n
+        for label, v in restored_verification(pairs, images, dlib_emb, sev_man, restorers).items():
+            verification[(sev, label)] = v
+    perc = PerceptualMetrics(eval_fid, eval_lpips, device)
+    for name, wanted in (("fid", eval_fid), ("lpips", eval_lpips)):
+        if not wanted:
+            perc.notes[name] = f"not computed in the {profile} profile (eval_{name}=False)"
+    table = restoration_table(restored, faces, manifests, perc, IdentityMetric(), LandmarkDistance(), verification)
+    return {"table": table.assign(pairs_sha256=pairs_manifest["sha256"]), "restored": restored, "faces": faces,
+            "manifests": manifests, "pairs_sha256": pairs_manifest["sha256"]}
+
+
+def ablation_job(method: str, variant: str, label: str, overrides: dict, params: dict, out_root) -> pd.DataFrame:
+    """One adversarial / architectural variant (a workflow job): train it at the profile's ablation length (every
+    variant the same length) and score it on the frozen degradation sets; rows of :func:`restoration_table` for the
+    variant alone (the baselines are in the main table), plus its training summary columns."""
+    import time
+
+    from ..train.trainer import train_main
+    from .records import final_checkpoint, record_checkpoint
+    from .study_jobs import _device, study_train_sets
+
+    results = Path(out_root) / "results"
+    data_root = None if params["synthetic"] else params["data_root"]
+    sets = study_train_sets(method, params["train_sets"].get(method, {}), results)
+    t0 = time.perf_counter()
+    run = Path(train_main(method, params["train_profile"], data_root=data_root,
+                          out=str(Path(out_root) / "runs" / "ablations"),
+                          sets={**sets, **params["ablation_sets"].get(method, {}), **overrides}))
+    seconds = time.perf_counter() - t0
+    record_checkpoint(results, f"ablation-{method}-{variant}", run)
+    device = _device()
+    scored = evaluate_restorers({label: checkpoint_restorer(final_checkpoint(run), device)},
+                                dataset=params["dataset"], size=params["size"], data_root=data_root,
+                                n_eval=params["n_eval"], seed=params["seed"], profile=params["profile"],
+                                eval_fid=params["eval_fid"], eval_lpips=params["eval_lpips"], results_dir=results,
+                                device=device)
+    table = scored["table"]
+    table = table[table["method"] == label]
+    summary = training_summary({variant: (label, run, seconds)}).iloc[0].to_dict()
+    return table.assign(variant=label, variant_slug=variant, run_dir=run.name,
+                        **{k: v for k, v in summary.items() if k not in ("variant", "label", "run_dir")})
+
+
+VARIANT_COLUMNS = ("variant", "severity", "psnr", "ssim_gauss", "lpips", "fid", "id_dist", "lmd", "ver_acc_mean",
+                   "train_s", "steps", "W_std_over_run", "W_last_half_abs_max")
+
+
+def ablation_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """The variants' restoration scores per severity with their training length and critic statistics
+    (``W_std_over_run`` near 0 = a critic whose Wasserstein estimate never moved)."""
+    return rows[[c for c in VARIANT_COLUMNS if c in rows]].round(4).reset_index(drop=True)
+
+
+def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
+    """The adversarial variants' training curves side by side (the WGAN critics' Wasserstein estimates)."""
+    runs = rows[["variant", "run_dir"]].drop_duplicates()
+    logs = {label: read_log(Path(runs_dir) / run) for label, run in runs.itertuples(index=False)
+            if (Path(runs_dir) / run / "log.csv").is_file()}
+    return {"adversarial_curves": adversarial_curves_figure(logs)} if logs else {}

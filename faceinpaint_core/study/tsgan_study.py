@@ -210,3 +210,96 @@ def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_
     t = verification_table(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
     t = t[(t["yaw_bin"] == "all") & (t["source"] == "all")]
     return t.assign(variant=label, variant_slug=variant)
+
+
+# -- the study's setup, shared by notebook 06 and the ablation jobs -------------------------------------------
+def study_sets(method: str, train_sets: dict, results_dir) -> dict:
+    """The ``--set`` overrides of TSGAN's study runs: the profile's, the recorded recogniser (task ``recognise``,
+    for L_ip / the dual triplet loss) and the pose cache under ``results/cache/pose``."""
+    from pathlib import Path
+
+    from ..methods import get_method_class
+    from .records import checkpoints_by_task
+
+    cls = get_method_class(method)
+    sets = {**train_sets, **cls.sets_from_checkpoints(checkpoints_by_task(results_dir, cls.builds_on_tasks))}
+    sets["pose_cache"] = str(Path(results_dir) / "cache" / "pose")
+    return sets
+
+
+def pose_pairs(method: str, train_profile: str, sets: dict, data_root, part: str):
+    """``(faces, cfg)``: the ``part`` (train / test) of the identity split's pose pairs for the resolved config."""
+    from ..config import resolve
+    from ..data.pose_faces import open_pose_pairs
+    from ..methods import get_method_class
+
+    cls = get_method_class(method)
+    tcfg = resolve(cls.config_cls, cls.PROFILES, train_profile, sets)
+    dataset = sets.get("train.dataset", "synthetic" if data_root is None else cls.study_dataset)
+    faces = open_pose_pairs(dataset, tcfg.train.size, part, data_root=data_root, seed=tcfg.train.seed,
+                            held_out_fraction=tcfg.held_out_fraction, limit=tcfg.pose_limit or None,
+                            pose_size=tcfg.pose_size, cache_dir=tcfg.pose_cache,
+                            synthetic_per_face=tcfg.synthetic_per_face, kinds=tcfg.occlusions)
+    return faces, tcfg
+
+
+def verification_setup(test_faces, n_eval: int, seed: int) -> tuple[list[int], pd.DataFrame, dict]:
+    """``(probe indices, pairs, gallery images)``: the first ``max(4, n_eval // 2)`` test pairs with a gallery
+    face, one same + one different pair each, identity-disjoint folds."""
+    gallery = galleries(test_faces)
+    idx = sorted(gallery)[: max(4, n_eval // 2)]
+    pairs = probe_pairs(test_faces, {i: gallery[i] for i in idx}, n_folds=10, seed=seed)
+    return idx, pairs, {f: test_faces.load(f) for f in sorted(set(pairs["gallery"]))}
+
+
+def study_embedders(results_dir, recogniser: str | None, device: str = "cpu") -> dict:
+    """dlib's descriptor (cached under ``results/cache``) and, when recorded, the study's recogniser."""
+    from pathlib import Path
+
+    from ..eval.embedders import make_embedder
+
+    out = {"dlib": make_embedder("dlib", cache_dir=Path(results_dir) / "cache" / "dlib_descriptors")}
+    if recogniser:
+        out["identity"] = make_embedder("identity", recogniser, device=device)
+    return out
+
+
+def ablation_job(method: str, variant: str, label: str, overrides: dict, params: dict, out_root) -> pd.DataFrame:
+    """One ablation variant (a workflow job): train at the profile's ablation length, score condition (f) on the
+    held-out pose pairs for the :data:`ABLATION_OCCLUSIONS` kinds, with dlib and the study's recogniser."""
+    from pathlib import Path
+
+    from ..train.checkpoint import load_for_inference
+    from ..train.trainer import train_main
+    from .profiles import STUDY_METHODS
+    from .records import final_checkpoint, load_checkpoints, record_checkpoint
+    from .study_jobs import _device
+
+    results = Path(out_root) / "results"
+    data_root = None if params["synthetic"] else params["data_root"]
+    sets = study_sets(method, params["train_sets"].get(method, {}), results)
+    test_faces, tcfg = pose_pairs(method, params["train_profile"], sets, data_root, "test")
+    run = Path(train_main(method, params["train_profile"], data_root=data_root,
+                          out=str(Path(out_root) / "runs" / "ablations"),
+                          sets={**sets, **params["ablation_sets"].get(method, {}), **overrides}))
+    record_checkpoint(results, f"ablation-{method}-{variant}", run)
+    device = _device()
+    am, anets = load_for_inference(final_checkpoint(run), device=device)
+    _, pairs, gallery_images = verification_setup(test_faces, params["n_eval"], params["seed"])
+    embedders = study_embedders(results, study_recogniser(load_checkpoints(results), STUDY_METHODS), device)
+    kinds = [k for k in ABLATION_OCCLUSIONS if k in tcfg.occlusions]
+    rows = ablation_rows(variant, label, am, anets, test_faces, pairs, gallery_images, embedders, kinds)
+    return rows.assign(run_dir=run.name)
+
+
+def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
+    """No extra figure: the ablation table is the chart's content (source 004 shows it as bars)."""
+    return {}
+
+
+def ablation_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Verification ACC per embedder x variant (rows) and occlusion (columns), from the ablation jobs' rows."""
+    if rows.empty:
+        return rows
+    return rows.pivot_table(index=["embedder", "variant"], columns="occlusion", values="acc_mean", sort=False,
+                            dropna=False).round(3).reset_index()  # a NaN cell (too few pairs) is shown, not dropped

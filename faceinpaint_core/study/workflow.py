@@ -7,7 +7,8 @@ drives Snakemake. Jobs (rule names):
 * ``classical``  — notebook 01: the classical floor through the protocol;
 * ``train``      — one per method (wildcard ``method``): the method's notebook with ``method=<m>``;
 * ``evaluate``   — one per protocol-evaluated method: ``results/eval_<m>.csv``;
-* ``ablation``   — one per (method, variant) a method declares in ``ABLATIONS``;
+* ``ablation``   — one per (method, variant) a method declares in ``ABLATIONS``, scored by its task's measure;
+* ``identity_eval`` — one per inpainter: verification of occluded probes it restores, identity distance and LMD;
 * ``tables``, ``ablation_tables``, ``visual``, ``report`` — notebooks 20, 21, 22, 99.
 
 A job's code inputs are the package files its entry modules import (:mod:`.codedeps`), so an edit
@@ -78,6 +79,20 @@ def method_code(method: str) -> list[str]:
     return _files([method_module(method), *TRAIN_ENTRIES, *EVAL_ENTRIES])
 
 
+def ablation_code(method: str) -> list[str]:
+    """Code inputs of a method's ablation jobs: its method code plus the module scoring its task's ablations."""
+    from ..methods import get_method_class
+    from .study_jobs import ABLATION_JOBS
+
+    scorer = ABLATION_JOBS.get(getattr(get_method_class(method), "task", "inpaint"))
+    return sorted(set(method_code(method)) | (set(_files([scorer.split(":")[0]])) if scorer else set()))
+
+
+def identity_eval_code(method: str) -> list[str]:
+    """Code inputs of a method's ``identity_eval`` job: its method code plus the identity study's modules."""
+    return sorted(set(method_code(method)) | set(_files(["faceinpaint_core.study.identity_study"])))
+
+
 def train_code(method: str) -> list[str]:
     stem = STUDY_METHODS[method]
     return sorted(set(method_code(method)) | set(notebook_code(stem)))
@@ -91,20 +106,33 @@ def protocol_methods() -> list[str]:
 
 
 def ablations(profile: str) -> list[tuple[str, str]]:
-    """``(method, variant)`` of every ablation job of ``profile``, in declaration order.
-
-    An ablation job scores its variant with the inpainting protocol, so only protocol-evaluated methods get
-    ablation jobs; a method outside the protocol (``evaluated_by_protocol = False``, e.g. a restorer) trains and
-    scores its ``ABLATIONS`` in its own notebook."""
+    """``(method, variant)`` of every ablation job of ``profile``, in declaration order: every study method's
+    ``ABLATIONS`` (the profile's ``ablations`` may choose variant slugs). Each job trains its variant and scores it
+    with the measure of the method's task (:func:`.study_jobs.ablation_variant`)."""
     from .study_jobs import ablation_variants
 
+    chosen = STUDY_PROFILES[profile].get("ablations")
+    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+
+
+def identity_evaluated() -> list[str]:
+    """Study methods whose outputs the identity study scores, one ``identity_eval`` job each (the protocol's
+    inpainters); empty when the study trains no recogniser (its record gives the held-out identity split)."""
+    return protocol_methods() if study_recogniser_method() else []
+
+
+def study_recogniser_method() -> str | None:
+    """The study method of task ``"recognise"`` (first in study order), or None."""
     from ..methods import get_method_class
 
-    chosen = STUDY_PROFILES[profile].get("ablations")
-    # a method the protocol does not score (evaluated_by_protocol = False, e.g. scored by verification) runs its
-    # ablations in its own notebook, with its own measure
-    scored = [m for m in STUDY_METHODS if getattr(get_method_class(m), "evaluated_by_protocol", True)]
-    return [(m, v) for m in scored for v in ablation_variants(m) if chosen is None or v in chosen]
+    return next((m for m in STUDY_METHODS if getattr(get_method_class(m), "task", "") == "recognise"), None)
+
+
+def study_default(task: str) -> str | None:
+    """The first study method of ``task`` the protocol scores (what a method's ``compares_with_tasks`` uses)."""
+    from ..methods import get_method_class
+
+    return next((m for m in protocol_methods() if getattr(get_method_class(m), "task", "inpaint") == task), None)
 
 
 def resources(profile: str, kind: str) -> dict:
@@ -128,17 +156,16 @@ def params_key(profile: str, data_root: str | None, method: str | None = None) -
 
 
 def checkpoint_inputs(method: str) -> list[str]:
-    """Checkpoint records a method's training job reads: those of every protocol-evaluated method when the
-    method declares ``uses_study_checkpoints = True`` (e.g. the identity study restores with them), plus those of
-    the study methods whose task is in its ``builds_on_tasks`` (e.g. a restorer's frozen prior)."""
+    """Checkpoint records a method's jobs read: those of the study methods whose task is in its
+    ``builds_on_tasks`` (e.g. a restorer's frozen prior, an identity loss's recogniser), plus the record of each
+    task's first protocol-scored method in its ``compares_with_tasks`` (e.g. TSGAN's condition (e) inpainter)."""
     from ..methods import get_method_class
 
     cls = get_method_class(method)
     built_on = [f"results/checkpoints/{m}.json" for m in STUDY_METHODS
                 if m != method and getattr(get_method_class(m), "task", "inpaint") in cls.builds_on_tasks]
-    if not getattr(cls, "uses_study_checkpoints", False):
-        return built_on
-    return [f"results/checkpoints/{m}.json" for m in protocol_methods() if m != method] + built_on
+    compared = [study_default(t) for t in getattr(cls, "compares_with_tasks", ())]
+    return built_on + [f"results/checkpoints/{m}.json" for m in compared if m and m != method]
 
 
 def write_fingerprint(out_root: Path, fingerprint: str) -> bool:
