@@ -35,3 +35,15 @@ def test_cost_table_counts_parameters_flops_and_time():
     costs = cost_table(["ce"], 32, "tiny", paper_size=None)
     row = costs.iloc[0]
     assert row["params_study_M"] > 0 and row["gflops_32px_study"] > 0 and row["cpu_ms_per_image"] > 0
+
+
+def test_cost_rows_written_per_method_and_collected_in_order(tmp_path):
+    """Each evaluate job writes its method's cost row; the tables notebook collects them, missing ones absent."""
+    from faceinpaint_core.study.leaderboard import load_costs, write_cost_row
+
+    write_cost_row("ce", 32, "tiny", None, tmp_path / "costs" / "ce.csv")
+    write_cost_row("lama", 32, "tiny", None, tmp_path / "costs" / "lama.csv")
+    costs = load_costs(tmp_path, ["lama", "gmcnn", "ce"])
+    assert list(costs["method"]) == ["lama", "ce"]
+    assert (costs["params_study_M"] > 0).all()
+    assert load_costs(tmp_path / "nothing", ["ce"]).empty

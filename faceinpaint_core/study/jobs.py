@@ -18,6 +18,7 @@ from ..utils.provenance import REPO_ROOT
 from .profiles import study_parameters, train_profile_for
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+KERNEL_ATTEMPTS = 2  # a kernel that fails to start (not a failing cell) is tried once more
 
 
 def _params(a) -> dict:
@@ -44,15 +45,23 @@ def run_notebook(a) -> int:
     executed = Path(a.executed)
     executed.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    try:
-        pm.execute_notebook(str(nb), str(executed), parameters=_params(a), kernel_name="python3",
-                            cwd=str(REPO_ROOT), progress_bar=False, log_output=False,
-                            request_save_on_cell_execute=False)
-    except PapermillExecutionError as err:
-        print(f"faceinpaint study: notebook {nb.name}{f' (method {a.method})' if a.method else ''} failed in "
-              f"cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-              f"  executed copy with the traceback: {executed}", file=sys.stderr)
-        return 1
+    for attempt in range(1, KERNEL_ATTEMPTS + 1):
+        try:
+            pm.execute_notebook(str(nb), str(executed), parameters=_params(a), kernel_name="python3",
+                                cwd=str(REPO_ROOT), progress_bar=False, log_output=False,
+                                request_save_on_cell_execute=False)
+            break
+        except PapermillExecutionError as err:
+            print(f"faceinpaint study: notebook {nb.name}{f' (method {a.method})' if a.method else ''} failed in "
+                  f"cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
+                  f"  executed copy with the traceback: {executed}", file=sys.stderr)
+            return 1
+        except Exception as err:  # noqa: BLE001 - not a cell's error: the kernel did not start or died
+            # (parallel jobs' kernels can race for ports on a loaded machine); a fresh kernel is tried once more
+            print(f"faceinpaint study: notebook {nb.name}: the kernel failed ({type(err).__name__}: {err}); "
+                  + ("retrying with a fresh kernel" if attempt < KERNEL_ATTEMPTS else "giving up"), file=sys.stderr)
+            if attempt == KERNEL_ATTEMPTS:
+                return 1
     job = nb.stem if not a.method else f"{nb.stem}-{a.method}"
     _timing(Path(a.out_root), job, time.perf_counter() - t0, a.profile)
     return 0

@@ -100,3 +100,20 @@ def cost_table(methods: list[str], size: int, profile: str, paper_size: int | No
                         f"gflops_{paper_size}px_paper": full["g_forward_gflops"]})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def write_cost_row(method: str, size: int, profile: str, paper_size: int | None, out_csv) -> None:
+    """One method's :func:`cost_table` row → ``out_csv`` (the study's ``evaluate`` job of that method writes it, so
+    an edit to one method re-measures its cost only)."""
+    from ..utils.io import atomic_write_csv
+
+    atomic_write_csv(out_csv, cost_table([method], size, profile, paper_size))
+
+
+def load_costs(results_dir, methods) -> pd.DataFrame:
+    """The cost rows the ``evaluate`` jobs wrote (``results/costs/<method>.csv``), in ``methods`` order."""
+    from pathlib import Path
+
+    files = [Path(results_dir) / "costs" / f"{m}.csv" for m in methods]
+    frames = [pd.read_csv(f) for f in files if f.is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -123,9 +123,11 @@ def restoration_table(restored: dict, faces: torch.Tensor, manifests: dict, perc
     return table[table["method"] != "degraded input"] if BICUBIC in set(table["method"]) else table
 
 
-def restored_verification(pairs: pd.DataFrame, images: dict, embedder, manifest: dict, restorers: dict) -> dict:
+def restored_verification(pairs: pd.DataFrame, images: dict, embedder, manifest: dict, restorers: dict,
+                          with_input: bool = True) -> dict:
     """``{label: {"acc_mean", "acc_std", "auc", "n_pairs"}}``: pairs scored with the gallery face clean and the
-    probe degraded with the frozen draw of its index, then restored by each restorer."""
+    probe degraded with the frozen draw of its index, then restored by each restorer (and, ``with_input``, the
+    degraded probe itself under ``"input"``)."""
     from ..metrics.verification import verification_metrics
 
     gallery, probes = sorted(set(pairs["file_a"])), sorted(set(pairs["file_b"]))
@@ -134,7 +136,7 @@ def restored_verification(pairs: pd.DataFrame, images: dict, embedder, manifest:
     degraded = degrade_with_set(clean, manifest)
     gi, pi = {f: k for k, f in enumerate(gallery)}, {f: k for k, f in enumerate(probes)}
     out = {}
-    for label, fn in {"input": lambda x, p: x, **restorers}.items():
+    for label, fn in ({"input": lambda x, p: x, **restorers} if with_input else dict(restorers)).items():
         p = embedder.embed(fn(degraded, _params(manifest, len(probes))).clamp(0, 1))
         a, b = g.vectors[[gi[f] for f in pairs["file_a"]]], p.vectors[[pi[f] for f in pairs["file_b"]]]
         m = verification_metrics(embedder.score(a, b), pairs["same"].to_numpy(), pairs["fold"].to_numpy())
@@ -288,11 +290,12 @@ def write_training_summary(summary: pd.DataFrame, results_dir, method: str) -> N
 # -- scoring, shared by notebook 07 and the ablation jobs ------------------------------------------------------
 def evaluate_restorers(restorers: dict, *, dataset: str, size: int, data_root, n_eval: int, seed: int, profile: str,
                        eval_fid: bool, eval_lpips: bool, results_dir, device: str = "cpu",
-                       split: str = "test") -> dict:
+                       split: str = "test", with_input: bool = True) -> dict:
     """Restore the frozen degradation sets of ``n_eval`` test faces with each restorer and score them (pixel,
     perceptual, identity, LMD and verification of held-out identity pairs with the probe degraded then restored).
 
-    Returns ``{"table", "restored", "faces", "manifests", "pairs_sha256"}``."""
+    ``with_input=False`` leaves out the degraded input's own rows (an ablation job scores its variant alone; the
+    main table has the baselines). Returns ``{"table", "restored", "faces", "manifests", "pairs_sha256"}``."""
     from ..data import open_dataset
     from ..eval.embedders import make_embedder
     from ..eval.protocol import PerceptualMetrics, load_faces
@@ -305,6 +308,8 @@ def evaluate_restorers(restorers: dict, *, dataset: str, size: int, data_root, n
     faces = load_faces(test_faces, min(n_eval, len(test_faces)))["image"]  # the table's n column says how many
     manifests = degradation_sets(len(faces), seed, results_dir / "cache" / "degradation_sets")
     restored = restore_all(restorers, faces, manifests)
+    if not with_input:
+        restored = {k: v for k, v in restored.items() if k[1] != "input"}
     vcfg = verify_config(profile)
     pairs, pairs_manifest, id_faces = held_out_pairs("celeba" if data_root else "synthetic", vcfg, data_root,
                                                      results_dir / "cache" / "pairs")
@@ -314,7 +319,7 @@ def evaluate_restorers(restorers: dict, *, dataset: str, size: int, data_root, n
     n_probe = len(set(pairs["file_b"]))
     for sev in manifests:
         sev_man = build_degradation_set(sev, n_probe, seed)  # the same draws as the table's, first n
-        for label, v in restored_verification(pairs, images, dlib_emb, sev_man, restorers).items():
+        for label, v in restored_verification(pairs, images, dlib_emb, sev_man, restorers, with_input).items():
             verification[(sev, label)] = v
     perc = PerceptualMetrics(eval_fid, eval_lpips, device)
     for name, wanted in (("fid", eval_fid), ("lpips", eval_lpips)):
@@ -349,7 +354,7 @@ def ablation_job(method: str, variant: str, label: str, overrides: dict, params:
                                 dataset=params["dataset"], size=params["size"], data_root=data_root,
                                 n_eval=params["n_eval"], seed=params["seed"], profile=params["profile"],
                                 eval_fid=params["eval_fid"], eval_lpips=params["eval_lpips"], results_dir=results,
-                                device=device)
+                                device=device, with_input=False)
     table = scored["table"]
     table = table[table["method"] == label]
     summary = training_summary({variant: (label, run, seconds)}).iloc[0].to_dict()

@@ -35,7 +35,8 @@ def ablation_variants(method: str) -> dict[str, tuple[str, dict]]:
 
 
 def evaluate_method(method: str, params: dict, out_root: Path) -> Path:
-    """Score the checkpoint recorded for ``method`` → ``results/eval_<method>.csv`` (+ per-image rows)."""
+    """Score the checkpoint recorded for ``method`` → ``results/eval_<method>.csv`` (+ per-image rows), and measure
+    its generator's cost (parameters, GFLOPs, CPU ms per image) → ``results/costs/<method>.csv``."""
     from ..eval.run import run_evaluation
     from .records import load_checkpoints
 
@@ -49,6 +50,10 @@ def evaluate_method(method: str, params: dict, out_root: Path) -> Path:
     run_evaluation([method], eval_spec(params, out_root), out_csv=out, dataset=dataset, data_root=data_root,
                    split=SPLIT, checkpoints={method: str(ckpts[method]["checkpoint"])}, device=_device(),
                    verbose=False, per_image_csv=results / "per_image" / f"eval_{method}.csv")
+    from .leaderboard import write_cost_row
+
+    write_cost_row(method, params["size"], params["train_profile"], None if params["profile"] == "tiny" else 256,
+                   results / "costs" / f"{method}.csv")
     return out
 
 

@@ -135,6 +135,21 @@ def study_default(task: str) -> str | None:
     return next((m for m in protocol_methods() if getattr(get_method_class(m), "task", "inpaint") == task), None)
 
 
+def train_priority(method: str) -> int:
+    """Scheduling priority of a method's training job (higher starts first among ready jobs): 2 when another study
+    method builds on or compares with its task (it unlocks a chain: the prior, the recogniser, the parser, the
+    first inpainter), 1 when it builds on another task (the chain's second link), else 0. With two local cores the
+    study's wall time is its longest chain's, so the chains start first."""
+    from ..methods import get_method_class
+
+    task = getattr(get_method_class(method), "task", "inpaint")
+    unlocks = any(m != method and (task in get_method_class(m).builds_on_tasks
+                                   or (task in getattr(get_method_class(m), "compares_with_tasks", ())
+                                       and study_default(task) == method))
+                  for m in STUDY_METHODS)
+    return 2 if unlocks else 1 if get_method_class(method).builds_on_tasks else 0
+
+
 def resources(profile: str, kind: str) -> dict:
     """Per-job resources of a profile (``gpu``, ``mem_mb``, ``runtime`` in minutes) for the cluster executor."""
     table = STUDY_PROFILES[profile].get("resources", {})
