@@ -140,10 +140,11 @@ def component_boxes(size: int) -> dict[str, tuple[int, int, int, int]]:
 
 def component_out_sizes(size: int) -> dict[str, int]:
     """Side each ROI is resampled to: GFPGAN's ``roi_align`` output, eyes 80 px and mouth 120 px on a 512-px face
-    (``face_ratio = size / 512``), at least 4 px. The crops stay at about their own resolution: resampling a
-    12-px eye to 32 px (what this loss did before) made the VGG pass on the ROIs ~7x dearer for no detail."""
-    return {"left_eye": max(4, round(80 * size / 512)), "right_eye": max(4, round(80 * size / 512)),
-            "mouth": max(4, round(120 * size / 512))}
+    (``face_ratio = size / 512``), at least 8 px (VGG's pool3 needs 8). The crops stay at about their own
+    resolution: resampling a 12-px eye to 32 px (what this loss did before) made the VGG pass on the ROIs ~7x
+    dearer for no detail."""
+    eye, mouth = max(8, round(80 * size / 512)), max(8, round(120 * size / 512))
+    return {"left_eye": eye, "right_eye": eye, "mouth": mouth}
 
 
 class GFPGANMethod(InpaintMethod):
