@@ -12,7 +12,8 @@ Generator loss (GFPGAN eq. (7), weights of its ``train_gfpgan_v1.yml``):
   the crops [ours: GFPGAN adds a discriminator per component; we keep its style term only]. The ROIs are
   **fixed canonical boxes** around the project's aligned-crop five points
   (:data:`~faceinpaint_core.data.face_alignment.CANONICAL_FIVE_POINTS`), not per-face dlib landmarks: the
-  training faces are aligned crops and per-step dlib detection is too slow on a CPU;
+  training faces are aligned crops and per-step dlib detection is too slow on a CPU; the crops are resampled to
+  GFPGAN's ROI sizes (eyes 80 px, mouth 120 px on a 512-px face, :func:`component_out_sizes`);
 * ``L_id``: :func:`~faceinpaint_core.losses.identity.identity_preserving_loss` under the study's identity
   network (``identity_checkpoint``; off, and logged as off, when none is given).
 
