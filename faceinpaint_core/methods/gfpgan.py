@@ -33,7 +33,9 @@ clip rescales every layer; the input-dependent part of the activations (std acro
 0.005 → 1.6e-4 → 6e-6 → 3e-7 → 9e-9 → 9e-10 through the residual blocks, while the biases (clipped to ±0.01 too)
 keep the activations at ~0.004: the score is a constant set by the biases (std across faces 0 in fp32,
 ‖∂D/∂x‖ ≈ 1e-12), so no RMSProp step at lr 5e-5, 1e-4 or 1e-3 moves W off 0 in 40 updates. c = 0.05 keeps a
-signal (W ≈ 19, ‖∂D/∂x‖ ≈ 1.5). Arjovsky et al.'s c = 0.01 was used with a BatchNorm DCGAN critic, whose
+signal (W ≈ 19, ‖∂D/∂x‖ ≈ 1.5). Wider critics shrink less per layer but still collapse: at width 128 / 512
+(the full profile's) ‖∂D/∂x‖ ≈ 1e-10 / 3e-8 after the clip and a few RMSProp updates. WGAN-GP trains the same
+width-32 critic (W ≈ 0.16 after 40 updates). Arjovsky et al.'s c = 0.01 was used with a BatchNorm DCGAN critic, whose
 normalisation undoes the per-layer shrinkage; GFPGAN's StyleGAN2 critic has no normalisation layer. This is
 the vanishing-gradient case of weight clipping in WGAN-GP (Gulrajani et al. 2017, sec. 3, Fig. 1b). The run
 says so in its log (one warning when the scores stop depending on the input) and ``D/score_std`` records it.
