@@ -30,8 +30,8 @@ spread of its scores over the step's faces as ``D/score_std``.
 Measured (gfpgan smoke critic, 64 px, width 32, real vs degraded faces): clipping at c = 0.01 collapses this
 critic, by the recipe's nature and not by a bug. 83 % of the critic's initial weights exceed 0.01, so the first
 clip rescales every layer; the input-dependent part of the activations (std across faces) then falls
-0.005 → 1.6e-4 → 6e-6 → 3e-7 → 9e-9 → 9e-10 through the residual blocks, while the biases (clipped to ±0.01 too)
-keep the activations at ~0.004: the score is a constant set by the biases (std across faces 0 in fp32,
+0.005 → 1.6e-4 → 6e-6 → 3e-7 → 9e-9 → 9e-10 through the residual blocks, while the biases (clipped to
+±0.01 too) keep the activations at ~0.004: the score is a constant set by the biases (std across faces 0 in fp32,
 ‖∂D/∂x‖ ≈ 1e-12), so no RMSProp step at lr 5e-5, 1e-4 or 1e-3 moves W off 0 in 40 updates. c = 0.05 keeps a
 signal (W ≈ 19, ‖∂D/∂x‖ ≈ 1.5). Wider critics shrink less per layer but still collapse: at width 128 / 512
 (the full profile's) ‖∂D/∂x‖ ≈ 1e-10 / 3e-8 after the clip and a few RMSProp updates. WGAN-GP trains the same
@@ -168,6 +168,7 @@ class GFPGANMethod(InpaintMethod):
         self.adv = AdversarialLoss(ADV_KINDS[cfg.adv], r1_gamma=cfg.r1_gamma, gp_lambda=cfg.gp_lambda,
                                    clip=cfg.clip)
         self.vgg = self.recogniser = None
+        self._collapse_said = False  # the clipped critic's collapse is reported once per run
 
     # -- study wiring -------------------------------------------------------------------------
     @classmethod
@@ -259,7 +260,7 @@ class GFPGANMethod(InpaintMethod):
 
     def _check_collapse(self, spread: float, level: float) -> None:
         """Say once per run when the clipped critic's scores no longer depend on its input."""
-        if getattr(self, "_collapse_said", False) or spread > 1e-6 * max(1.0, abs(level)):
+        if self._collapse_said or spread > 1e-6 * max(1.0, abs(level)):
             return
         self._collapse_said = True
         log.warning("gfpgan adv=wgan_clip: the critic's scores do not depend on its input (score std %.2g around "
