@@ -9,8 +9,9 @@ in StyleGAN2 config-f), optional path-length regularisation (StyleGAN2 eq. (4), 
 target length a), generator EMA. Optimiser Adam, lr 0.002, betas (0, 0.99) (StyleGAN2 config-f).
 R1 is lazy as in StyleGAN2 (sec. 4 "lazy regularization"): computed on every ``r1_every``-th critic update
 (config-f: 16) with γ scaled by ``r1_every``; the other updates skip the input-gradient double backward
-(smoke, 1 thread: a critic update with R1 costs 181 ms of CPU, without 102 ms, of a 314 ms step). [ours: path length every step instead of lazily every 4; the R1 phase
-counter and the running path-length mean live on the method and restart at 0 on resume.]
+(smoke, 1 thread: a critic update with R1 costs 181 ms of CPU, without 102 ms, of a 314 ms step).
+[ours: path length every step instead of lazily every 4; the R1 phase counter and the running path-length
+mean live on the method and restart at 0 on resume.]
 Not an inpainter: ``task = "generate"``, ``evaluated_by_protocol = False``; notebook 07 shows its samples.
 """
 from __future__ import annotations
