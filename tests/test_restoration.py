@@ -78,6 +78,91 @@ def test_gfpgan_reports_wasserstein_estimate():
     assert torch.allclose(terms["wasserstein"], torch.tensor(3 * (0.5 - -0.5)))
 
 
+
+def test_gfpgan_critic_score_spread_and_collapse_warning(caplog):
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod
+
+    real, fake = torch.rand(3, 3, 4, 4) * 2 - 1, torch.rand(3, 3, 4, 4) * 2 - 1
+    linear = lambda x: x.mean((1, 2, 3))[:, None] * 3  # noqa: E731 - an input-dependent critic
+    for adv in ("wgan_clip", "wgan_gp"):
+        m = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny", {"adv": adv}))
+        with caplog.at_level("WARNING", logger="faceinpaint_core.methods.gfpgan"):
+            _, terms = m.discriminator_loss({"D": linear}, {"image": (real + 1) / 2}, {"restored": fake})
+        expected = torch.cat([linear(real), linear(fake)]).std()  # real and fake only, not WGAN-GP's x̂
+        assert torch.allclose(terms["score_std"], expected, atol=1e-6), adv
+    assert "do not depend on its input" not in caplog.text
+    m = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny", {"adv": "wgan_clip"}))
+    const = lambda x: torch.full((x.shape[0], 1), 0.01)  # noqa: E731 - a collapsed critic: biases only
+    with caplog.at_level("WARNING", logger="faceinpaint_core.methods.gfpgan"):
+        for _ in range(3):
+            _, terms = m.discriminator_loss({"D": const}, {"image": (real + 1) / 2}, {"restored": fake})
+    assert terms["score_std"] < 1e-8 and terms["wasserstein"] == 0
+    assert caplog.text.count("do not depend on its input") == 1  # said once per run
+
+
+def test_clipping_at_001_collapses_the_normalisation_free_critic():
+    """The measured nature of the source's recipe on this critic (what D/score_std shows): clipped at c = 0.01 the
+    StyleGAN2 critic cannot learn to tell smooth from noisy images (W stays 0), at c = 0.05 it can (tiny sizes)."""
+    import torch.nn.functional as F
+
+    from faceinpaint_core.nets.stylegan2 import StyleGAN2Discriminator
+
+    fake = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    real = F.avg_pool2d(fake, 5, 1, 2)  # smooth "real" vs noisy "fake": easy to separate
+    w = {}
+    for c in (0.01, 0.05):
+        torch.manual_seed(0)
+        D, adv = StyleGAN2Discriminator(32, 16), AdversarialLoss("wgan", clip=c)
+        opt = torch.optim.RMSprop(D.parameters(), lr=1e-4)
+        adv.clip_weights(D)
+        for _ in range(12):
+            total, _ = adv.d_loss(D, real, fake)
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+            adv.clip_weights(D)
+        with torch.no_grad():
+            w[c] = (D(real).mean() - D(fake).mean()).item()
+    assert abs(w[0.01]) < 1e-6 < 1e-4 < w[0.05]
+
+
+def test_component_loss_sums_the_three_rois_at_gfpgan_sizes():
+    import torch.nn.functional as F
+
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.losses.perceptual import style_loss
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod, component_boxes, component_out_sizes
+
+    assert component_out_sizes(512) == {"left_eye": 80, "right_eye": 80, "mouth": 120}  # GFPGAN's roi_align
+    assert component_out_sizes(64) == {"left_eye": 10, "right_eye": 10, "mouth": 15}
+    m = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny", {"train.size": 32}))
+    g = torch.Generator().manual_seed(1)
+    pred, gt = torch.rand(2, 3, 32, 32, generator=g), torch.rand(2, 3, 32, 32, generator=g)
+    comp = m._vgg_terms(pred, gt)["components"]
+    ref = 0.0
+    for name, (top, left, h, w) in component_boxes(32).items():  # one component at a time
+        side = component_out_sizes(32)[name]
+        p, t = (F.interpolate(x[..., top:top + h, left:left + w], size=(side, side), mode="bilinear",
+                              align_corners=False, antialias=True) for x in (pred, gt))
+        ref = ref + F.l1_loss(p, t) + style_loss(m.vgg, p, t)
+    assert torch.allclose(comp, ref, rtol=1e-5)
+
+
+def test_stylegan2_lazy_r1():
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.stylegan2 import StyleGAN2Method
+
+    m = StyleGAN2Method(resolve(StyleGAN2Method.config_cls, StyleGAN2Method.PROFILES, "tiny", {"r1_every": 4}))
+    D = lambda x: (x ** 2).mean((1, 2, 3))[:, None]  # noqa: E731 - input gradient 2x/numel
+    real, fake = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    runs = [m.discriminator_loss({"D": D}, {"image": real}, {"fake": fake}) for _ in range(9)]
+    assert [("r1" in t) for _, t in runs] == [True, False, False, False, True, False, False, False, True]
+    (total, t), (plain, _) = runs[0], runs[1]
+    assert torch.allclose(total - plain, 0.5 * m.cfg.r1_gamma * 4 * t["r1"])  # γ scaled by the interval
+    with pytest.raises(ValueError, match="r1_every"):
+        resolve(StyleGAN2Method.config_cls, StyleGAN2Method.PROFILES, "tiny", {"r1_every": 0})
+
 def test_cs_sft_zero_modulation_is_identity():
     x = torch.randn(2, 7, 5, 5)
     zeros = torch.zeros(2, 4, 5, 5)

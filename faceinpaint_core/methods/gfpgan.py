@@ -12,7 +12,8 @@ Generator loss (GFPGAN eq. (7), weights of its ``train_gfpgan_v1.yml``):
   the crops [ours: GFPGAN adds a discriminator per component; we keep its style term only]. The ROIs are
   **fixed canonical boxes** around the project's aligned-crop five points
   (:data:`~faceinpaint_core.data.face_alignment.CANONICAL_FIVE_POINTS`), not per-face dlib landmarks: the
-  training faces are aligned crops and per-step dlib detection is too slow on a CPU;
+  training faces are aligned crops and per-step dlib detection is too slow on a CPU; the crops are resampled to
+  GFPGAN's ROI sizes (eyes 80 px, mouth 120 px on a 512-px face, :func:`component_out_sizes`);
 * ``L_id``: :func:`~faceinpaint_core.losses.identity.identity_preserving_loss` under the study's identity
   network (``identity_checkpoint``; off, and logged as off, when none is given).
 
@@ -23,7 +24,21 @@ Adversarial switch ``adv`` (the source's change is ``wgan_clip``):
   ``train.n_critic`` critic updates per generator update;
 * ``wgan_gp`` — Gulrajani et al. 2017 (λ = 10), the standard fix of clipping;
 * ``softplus_r1`` — GFPGAN's own non-saturating softplus loss with R1 (γ = 10).
-The critic's estimate of the Wasserstein distance, ``E D(real) − E D(fake)``, is logged as ``D/wasserstein``.
+The critic's estimate of the Wasserstein distance, ``E D(real) − E D(fake)``, is logged as ``D/wasserstein`` and the
+spread of its scores over the step's faces as ``D/score_std``.
+
+Measured (gfpgan smoke critic, 64 px, width 32, real vs degraded faces): clipping at c = 0.01 collapses this
+critic, by the recipe's nature and not by a bug. 83 % of the critic's initial weights exceed 0.01, so the first
+clip rescales every layer; the input-dependent part of the activations (std across faces) then falls
+0.005 → 1.6e-4 → 6e-6 → 3e-7 → 9e-9 → 9e-10 through the residual blocks, while the biases (clipped to
+±0.01 too) keep the activations at ~0.004: the score is a constant set by the biases (std across faces 0 in fp32,
+‖∂D/∂x‖ ≈ 1e-12), so no RMSProp step at lr 5e-5, 1e-4 or 1e-3 moves W off 0 in 40 updates. c = 0.05 keeps a
+signal (W ≈ 19, ‖∂D/∂x‖ ≈ 1.5). Wider critics shrink less per layer but still collapse: at width 128 / 512
+(the full profile's) ‖∂D/∂x‖ ≈ 1e-10 / 3e-8 after the clip and a few RMSProp updates. WGAN-GP trains the same
+width-32 critic (W ≈ 0.16 after 40 updates). Arjovsky et al.'s c = 0.01 was used with a BatchNorm DCGAN critic, whose
+normalisation undoes the per-layer shrinkage; GFPGAN's StyleGAN2 critic has no normalisation layer. This is
+the vanishing-gradient case of weight clipping in WGAN-GP (Gulrajani et al. 2017, sec. 3, Fig. 1b). The run
+says so in its log (one warning when the scores stop depending on the input) and ``D/score_std`` records it.
 
 ``gfp=False`` is GFPGAN's "w/o GFP" ablation: the U-Net alone (same losses), no prior.
 Not an inpainter: ``task = "restore"``; notebook 07 scores it on the frozen degradation sets.
@@ -126,6 +141,15 @@ def component_boxes(size: int) -> dict[str, tuple[int, int, int, int]]:
     return boxes
 
 
+def component_out_sizes(size: int) -> dict[str, int]:
+    """Side each ROI is resampled to: GFPGAN's ``roi_align`` output, eyes 80 px and mouth 120 px on a 512-px face
+    (``face_ratio = size / 512``), at least 8 px (VGG's pool3 needs 8). The crops stay at about their own
+    resolution: resampling a 12-px eye to 32 px (what this loss did before) made the VGG pass on the ROIs ~7x
+    dearer for no detail."""
+    eye, mouth = max(8, round(80 * size / 512)), max(8, round(120 * size / 512))
+    return {"left_eye": eye, "right_eye": eye, "mouth": mouth}
+
+
 class GFPGANMethod(InpaintMethod):
     """Restorer ``G`` (U-Net + CS-SFT), frozen prior ``prior``, critic/discriminator ``D``."""
 
@@ -144,6 +168,7 @@ class GFPGANMethod(InpaintMethod):
         self.adv = AdversarialLoss(ADV_KINDS[cfg.adv], r1_gamma=cfg.r1_gamma, gp_lambda=cfg.gp_lambda,
                                    clip=cfg.clip)
         self.vgg = self.recogniser = None
+        self._collapse_said = False  # the clipped critic's collapse is reported once per run
 
     # -- study wiring -------------------------------------------------------------------------
     @classmethod
@@ -217,10 +242,33 @@ class GFPGANMethod(InpaintMethod):
         return {"pred": (restored + 1) / 2, "restored": restored, "pyramid": pyramid, "degraded": degraded}
 
     def discriminator_loss(self, nets, batch, out):
-        total, terms = self.adv.d_loss(nets["D"], batch["image"] * 2 - 1, out["restored"])
+        """The adversarial loss; for the WGAN critics also the Wasserstein estimate and ``score_std``, the spread of
+        the critic's scores over the step's real and restored faces (0 = the critic ignores its input)."""
+        scores: list[torch.Tensor] = []
+
+        def critic(x):  # records the scores of the real and the fake call (WGAN-GP's third call scores x̂)
+            s = nets["D"](x)
+            scores.append(s.detach().float())
+            return s
+        total, terms = self.adv.d_loss(critic, batch["image"] * 2 - 1, out["restored"])
         if self.cfg.adv != "softplus_r1":
             terms["wasserstein"] = terms["d_real"] - terms["d_fake"]  # the critic's W estimate
+            terms["score_std"] = torch.cat(scores[:2]).std()
+            if self.cfg.adv == "wgan_clip":
+                self._check_collapse(float(terms["score_std"]), float(terms["d_real"]))
         return total, terms
+
+    def _check_collapse(self, spread: float, level: float) -> None:
+        """Say once per run when the clipped critic's scores no longer depend on its input."""
+        if self._collapse_said or spread > 1e-6 * max(1.0, abs(level)):
+            return
+        self._collapse_said = True
+        log.warning("gfpgan adv=wgan_clip: the critic's scores do not depend on its input (score std %.2g around "
+                    "%.4g): with every weight clipped to ±%g the input signal shrinks at each layer of this "
+                    "normalisation-free residual critic and the biases alone set the score, so D/wasserstein "
+                    "carries no signal -- weight clipping's known vanishing-gradient failure (Gulrajani et al. "
+                    "2017, Fig. 1b); the source's recipe (c = %g, RMSProp) is kept as given", spread, level,
+                    self.cfg.clip, self.cfg.clip)
 
     def after_discriminator_step(self, nets) -> None:
         """WGAN weight clipping (a no-op unless ``adv=wgan_clip``)."""
@@ -246,19 +294,25 @@ class GFPGANMethod(InpaintMethod):
         return total, terms
 
     def _vgg_terms(self, pred: torch.Tensor, gt: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Perceptual loss and the facial-component loss (ROI L1 + Gram style) on fixed canonical ROIs."""
+        """Perceptual loss and the facial-component loss (ROI L1 + Gram style, summed over the three components)
+        on fixed canonical ROIs resampled to GFPGAN's ROI sizes; components of one size share a VGG pass."""
         from ..losses.perceptual import perceptual_loss, style_loss
 
         if self.vgg is None:
             self.prepare_training()
         vgg = self.vgg.to(gt.device)
-        boxes = list(component_boxes(gt.shape[-1]).values())
+        boxes, sides = component_boxes(gt.shape[-1]), component_out_sizes(gt.shape[-1])
+        groups: dict[int, list[tuple[int, int, int, int]]] = {}
+        for name, box in boxes.items():
+            groups.setdefault(sides[name], []).append(box)
 
-        def rois(x):  # the three ROIs of every face, batched for one VGG pass
-            return torch.cat([F.interpolate(x[..., top:top + h, left:left + w], size=(32, 32), mode="bilinear",
-                                            align_corners=False) for top, left, h, w in boxes])
-        p, t = rois(pred), rois(gt)
-        comp = len(boxes) * (F.l1_loss(p, t) + style_loss(vgg, p, t))  # = the sum over the three components
+        def rois(x, side, group):  # the ROIs of one size of every face, batched for one VGG pass
+            return torch.cat([F.interpolate(x[..., top:top + h, left:left + w], size=(side, side), mode="bilinear",
+                                            align_corners=False, antialias=True) for top, left, h, w in group])
+        comp = pred.new_zeros(())
+        for side, group in groups.items():
+            p, t = rois(pred, side, group), rois(gt, side, group)
+            comp = comp + len(group) * (F.l1_loss(p, t) + style_loss(vgg, p, t))  # mean over the group x its size
         return {"perc": perceptual_loss(vgg, pred, gt), "components": comp}
 
     def sample_images(self, batch, out):
