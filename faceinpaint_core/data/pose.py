@@ -175,6 +175,43 @@ def piecewise_affine_map(dst: np.ndarray, src: np.ndarray, shape: tuple[int, int
     return out[:, 0].reshape(h, w).astype(np.float32), out[:, 1].reshape(h, w).astype(np.float32)
 
 
+def triangle_warp_map(src: np.ndarray, dst: np.ndarray, depth: np.ndarray, shape: tuple[int, int],
+                      triangles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(map_x, map_y)`` float32 for ``cv2.remap`` of a mesh moved from ``src`` to ``dst`` with self-occlusion.
+
+    The mesh is triangulated once on ``src`` (Delaunay of the source points, a valid planar mesh: the
+    frontal face) so its topology never changes with the turn. Each triangle is drawn at its ``dst``
+    position with its own affine map, in painter's order (``depth`` of its vertices, towards the camera,
+    far first); a triangle whose orientation flips between ``src`` and ``dst`` shows its back and is not drawn.
+    So a nose turned past the far cheek covers it and the far side disappears behind the silhouette instead of
+    folding the image over itself. Pixels no triangle covers keep their own position."""
+    from scipy.spatial import Delaunay
+
+    h, w = shape
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    tri = Delaunay(src).simplices if triangles is None else np.asarray(triangles)
+
+    def area2(p):
+        a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+        return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+    a_src, a_dst = area2(src), area2(dst)
+    front = (np.sign(a_src) == np.sign(a_dst)) & (np.abs(a_dst) > 1e-6)
+    order = [k for k in np.argsort(np.asarray(depth, np.float64)[tri].mean(1), kind="stable") if front[k]]
+    ids = np.full((h, w), -1, np.int32)
+    for k in order:  # far first: nearer triangles overwrite
+        cv2.fillConvexPoly(ids, np.round(dst[tri[k]] * 16).astype(np.int32), int(k), cv2.LINE_8, 4)
+    mats = np.zeros((len(tri), 2, 3))
+    for k in order:
+        mats[k] = cv2.getAffineTransform(dst[tri[k]].astype(np.float32), src[tri[k]].astype(np.float32))
+    ys, xs = np.mgrid[0:h, 0:w]
+    p = np.stack([xs, ys, np.ones_like(xs)], -1).astype(np.float64)
+    out = p[..., :2].copy()
+    hit = ids >= 0
+    out[hit] = np.einsum("nij,nj->ni", mats[ids[hit]], p[hit])
+    return out[..., 0].astype(np.float32), out[..., 1].astype(np.float32)
+
+
 def rotate_face(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> tuple[np.ndarray, np.ndarray]:
     """A face turned by ``yaw`` degrees with a landmark-driven 3-D warp (see the module docstring).
 
@@ -184,14 +221,17 @@ def rotate_face(image: np.ndarray, landmarks: np.ndarray, yaw: float) -> tuple[n
     """
     h, w = image.shape[:2]
     pts3, iod = lift_landmarks(landmarks)
-    cx = float(np.mean(pts3[27:31, 0]))
-    dst_face = rotate_points(pts3, yaw, cx, pivot_z=-0.5 * iod)
+    cx, pivot_z = float(np.mean(pts3[27:31, 0])), -0.5 * iod
+    dst_face = rotate_points(pts3, yaw, cx, pivot_z)
+    t = np.radians(yaw)
+    depth_face = pivot_z + np.sin(t) * (pts3[:, 0] - cx) + np.cos(t) * (pts3[:, 2] - pivot_z)
     gx, gy = np.meshgrid(np.linspace(0, w - 1, 5), np.linspace(0, h - 1, 5))
     border = np.stack([gx.ravel(), gy.ravel()], 1)
     border = border[(border[:, 0] % (w - 1) == 0) | (border[:, 1] % (h - 1) == 0)]
     src = np.concatenate([pts3[:, :2], border])
     dst = np.concatenate([dst_face, border])
-    out = cv2.remap(image, *piecewise_affine_map(dst, src, (h, w)), interpolation=cv2.INTER_LINEAR,
+    depth = np.concatenate([depth_face, np.full(len(border), depth_face.min() - 10 * iod)])
+    out = cv2.remap(image, *triangle_warp_map(src, dst, depth, (h, w)), interpolation=cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REPLICATE)
     return out, dst_face[:68]
 
