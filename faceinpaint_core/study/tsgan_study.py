@@ -218,11 +218,9 @@ def study_sets(method: str, train_sets: dict, results_dir) -> dict:
     for L_ip / the dual triplet loss) and the pose cache under ``results/cache/pose``."""
     from pathlib import Path
 
-    from ..methods import get_method_class
-    from .records import checkpoints_by_task
+    from .study_jobs import study_train_sets
 
-    cls = get_method_class(method)
-    sets = {**train_sets, **cls.sets_from_checkpoints(checkpoints_by_task(results_dir, cls.builds_on_tasks))}
+    sets = study_train_sets(method, train_sets, results_dir)
     sets["pose_cache"] = str(Path(results_dir) / "cache" / "pose")
     return sets
 
