@@ -68,7 +68,8 @@ STUDY_PROFILES: dict[str, dict] = {
                 mask_kinds=["regular", "irregular", "nvidia"], eval_fid=True, eval_lpips=True,
                 resources={"default": dict(mem_mb=6000, runtime=60)}, train_profile="cpu",
                 train_profile_fallback="smoke", out_subdir="results/cpu",
-                ablation_sets={"clgn": {"train.steps": 60},
+                ablation_sets={"clgn": {"train.steps": 60}, "tsgan": {"train.steps": 60},
+                               "gfpgan": {"train.steps": 40},
                                "edge-diffusion": {"train.steps": 160, "edge_steps": 40}}, n_visual=6, seed=0,
                 train_sets={}),
     # the paper's protocol, for a GPU machine with the full CelebA-HQ
