@@ -67,6 +67,24 @@ def test_report_warns_on_dirty_results(tmp_path):
     assert str(tmp_path) not in text  # the data root appears as $FACEINPAINT_DATA only
 
 
+def test_report_shows_the_cpu_profile_beside_the_smoke_one(tmp_path):
+    """The smoke report gains a section labelled `cpu` when the cpu study's tables exist under results/cpu/ (and
+    not before); the cpu study's own report does not repeat itself."""
+    results = tmp_path / "results"
+    results.mkdir()
+    params = {"profile": "smoke", "synthetic": False, "dataset": "celebamask-hq", "size": 64}
+    assert "`cpu` profile" not in R.report_markdown(tmp_path, params)
+    cpu = tmp_path / "results" / "cpu" / "results"
+    cpu.mkdir(parents=True)
+    (cpu / "table_vs_biharmonic.md").write_text("| method | PSNR |\n|---|---|\n| clgn | 31.5 |\n")
+    _result_csv(cpu / "table_vs_biharmonic.csv", "c" * 40)
+    text = R.report_markdown(tmp_path, params)
+    section = text.split("## `cpu` profile (`results/cpu/`)", 1)[1].split("\n## ", 1)[0]
+    assert "| clgn | 31.5 |" in section and "cccccccccccc" in section and "NOT the `smoke` numbers" in section
+    assert "table vs biharmonic (cpu profile)" in section
+    assert "## `cpu` profile" not in R.report_markdown(tmp_path / "results" / "cpu", {**params, "profile": "cpu"})
+
+
 # -- figures: every drawn text lies inside the canvas -----------------------------------------------------------
 def _drawn_texts(fig, monkeypatch) -> list[Text]:
     """Texts matplotlib actually draws (tick labels outside the view limits exist but are not drawn)."""

@@ -189,8 +189,53 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
     others = [f for f in all_figs if f not in used]
     if others:
         parts += ["## Other figures", ""] + [_figure_md(f) for f in others]
+    parts += profile_sections(out_root, params)
     parts += ["## Job wall times", "", _timings(out_root, str(params.get("profile"))), ""]
     return "\n".join(parts)
+
+
+# the tables a study profile's section shows in another profile's report (the comparison with the classical
+# floor first: what a reader of the longer profile looks for)
+PROFILE_SECTION_TABLES = ("table_vs_biharmonic", "leaderboard", "restoration_table", "tsgan_verification_summary")
+
+
+def profile_sections(out_root: str | Path, params: dict) -> list[str]:
+    """Markdown sections, one per other study profile whose outputs live under this report's ``out_root`` (the
+    ``cpu`` study's ``results/cpu/`` beside the smoke study's), each headed and captioned with its profile, its
+    git SHA and its own report; empty when none has been run. The tables are read as that study wrote them."""
+    from .profiles import STUDY_PROFILES
+
+    out_root, parts = Path(out_root), []
+    for profile, prof in STUDY_PROFILES.items():
+        sub = prof.get("out_subdir")
+        if not sub or profile == params.get("profile"):
+            continue
+        root = out_root / sub
+        results = root / "results"
+        tables = [(stem, results / f"{stem}.md") for stem in PROFILE_SECTION_TABLES]
+        if not any(md.is_file() for _, md in tables):
+            continue
+        shas = sorted({sha for csv in results.glob("*.csv") for sha in _csv_shas(csv)})
+        parts += [f"## `{profile}` profile (`{sub}/`)", "",
+                  f"*Profile `{profile}`: {prof.get('size')} px, {prof.get('n_eval')} samples per cell, methods "
+                  f"trained with their `{prof.get('train_profile')}` training profile (else "
+                  f"`{prof.get('train_profile_fallback')}`). These are NOT the `{params.get('profile')}` numbers "
+                  f"above. Made at git {', '.join(s[:12] for s in shas) or 'unrecorded'}; the whole study: "
+                  f"[{sub}/reports/report.md](../{sub}/reports/report.md).*", ""]
+        for stem, md in tables:
+            if md.is_file():
+                parts += [f"**{stem.replace('_', ' ')} ({profile} profile)**", "", md.read_text().rstrip(), ""]
+        for fig in sorted((root / "figures").glob("20_learning_curves*.png")):
+            parts += [f"![learning curves, {profile} profile](../{sub}/figures/{fig.name})", "",
+                      f"*learning curves, `{profile}` profile*", ""]
+    return parts
+
+
+def _csv_shas(csv: Path) -> list[str]:
+    try:
+        return list(pd.read_csv(csv, usecols=["git_sha"], dtype=str)["git_sha"].dropna().unique())
+    except (ValueError, pd.errors.EmptyDataError):
+        return []
 
 
 def to_html(markdown_text: str, title: str = "faceinpaint study report") -> str:
