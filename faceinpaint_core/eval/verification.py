@@ -48,6 +48,8 @@ VERIFY_PROFILES: dict[str, VerifyConfig] = {
     "tiny": VerifyConfig(size=32, n_folds=3, pairs_per_fold=4, occlusions=("eyes", "irregular"),
                          n_method_faces=4, held_out_fraction=0.5),
     "smoke": VerifyConfig(size=96, n_folds=10, pairs_per_fold=8, n_method_faces=8),
+    # the cpu study (issue 17): 2.5x smoke's pairs (200: 100 same + 100 different) and 3x its restored faces
+    "cpu": VerifyConfig(size=96, n_folds=10, pairs_per_fold=20, n_method_faces=24),
     "full": VerifyConfig(size=112, n_folds=10, pairs_per_fold=100, n_method_faces=500),
 }
 
