@@ -205,6 +205,12 @@ def test_identity_rows_collected_per_method(tiny_study) -> None:
     assert set(restored["restoration"]) == {"none", *methods}
     assert list(kept["method"]) == ["masked input (no inpainting)", *methods]
     assert (out / "results" / "identity" / f"{methods[0]}.csv").is_file()
+    # a parsing-conditioned inpainter verifies the unlabelled pair faces with the study's face parser
+    from faceinpaint_core.methods import get_method_class
+
+    parsed = [m for m in methods if get_method_class(m).needs_parsing]
+    rows = restored[restored["restoration"].isin(parsed)]
+    assert parsed and rows["acc_mean"].notna().all() and rows["parsing"].str.contains("study's face parser").all()
 
 
 @pytest.mark.slow

@@ -339,6 +339,14 @@ def test_study_picks_inpainters_and_the_recogniser_by_contract():
     assert {v for m, v in ablations("smoke") if m == "tsgan"} == set(ABLATIONS)
 
 
+def test_scoring_jobs_read_the_checkpoints_a_method_infers_with():
+    """facestyle's identity_eval job reads the study parser's record (its contract's infers_with_tasks), others none."""
+    from faceinpaint_core.study.workflow import inference_inputs
+
+    assert inference_inputs("facestyle") == ["results/checkpoints/parser.json"]
+    assert inference_inputs("clgn") == []
+
+
 def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
     from faceinpaint_core.data.pose_faces import open_pose_pairs
     from faceinpaint_core.eval.embedders import NetworkEmbedder

@@ -79,6 +79,10 @@ class InpaintMethod(ABC):
     #: tasks whose study method it compares itself with in its own study job (e.g. TSGAN's condition (e) runs the
     #: study's first inpainter): the record of that task's first protocol-scored study method is a job input
     compares_with_tasks: ClassVar[tuple[str, ...]] = ()
+    #: tasks of other study methods whose checkpoints it uses at inference on faces that lack an input it trained
+    #: with (a parsing-conditioned inpainter's face parser, task "parse", for faces without parsing labels): the
+    #: study's jobs that score it on such faces read those records and load them
+    infers_with_tasks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg):
         self.cfg = cfg

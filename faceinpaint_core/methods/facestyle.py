@@ -148,6 +148,7 @@ class FaceStyleMethod(InpaintMethod):
     config_cls = FaceStyleConfig
     PROFILES = PROFILES
     needs_parsing = True
+    infers_with_tasks = ("parse",)  # the study's face parser, for faces without parsing labels (identity pairs)
 
     def __init__(self, cfg: FaceStyleConfig):
         super().__init__(cfg)

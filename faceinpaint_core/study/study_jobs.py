@@ -179,6 +179,7 @@ def identity_eval(method: str, params: dict, out_root: Path) -> Path:
     images = pair_images(pairs, id_faces)
     dlib = make_embedder("dlib", cache_dir=results / "cache" / "dlib_descriptors")
     pred = load_predictor(method, ckpts[method]["checkpoint"], device=device)
+    parsing = _use_study_parser(pred, results)
     restored, _ = restored_verification(pairs, images, dlib, occlusions(vcfg)["irregular"], [pred], vcfg,
                                         manifest["sha256"])
     kind = params["irregular_kind"]
@@ -190,10 +191,32 @@ def identity_eval(method: str, params: dict, out_root: Path) -> Path:
     masks = torch.from_numpy(mask_set[0][:n]).float().unsqueeze(1)
     kept = identity_preservation_table([pred], faces, masks, dlib, LandmarkDistance(), f"{kind} 20-30",
                                        mask_set[1]["sha256"])
+    if parsing:
+        restored = restored.assign(parsing=parsing)
     out = results / "identity" / f"{method}.csv"
     atomic_write_csv(out, pd.concat([restored.assign(table="restored"),
                                      kept.assign(table="preservation")], ignore_index=True))
     return out
+
+
+def _use_study_parser(pred, results: Path) -> str:
+    """Give a parsing-conditioned predictor the study's face parser (the recorded checkpoint of task ``parse``, when
+    its contract's ``infers_with_tasks`` names it and it has no parser of its own): the identity pairs' faces have
+    no parsing labels. Returns what the rows say about the parsing maps ("" when the predictor needs none)."""
+    from ..eval.predictors import use_predicted_parsing
+    from .records import checkpoints_by_task
+
+    method = getattr(pred, "method", None)
+    if not getattr(pred, "needs_parsing", False) or method is None:
+        return ""
+    if getattr(method.cfg, "parser_checkpoint", ""):
+        use_predicted_parsing(pred, None)
+        return f"predicted by its configured parser (sha256 {pred.parser_sha256[:12]})"
+    helpers = checkpoints_by_task(results, getattr(method, "infers_with_tasks", ()))
+    if "parse" not in helpers:
+        return ""  # restored_verification's row says it was not run, and why
+    use_predicted_parsing(pred, helpers["parse"])
+    return f"predicted by the study's face parser (sha256 {pred.parser_sha256[:12]})"
 
 
 def load_identity_rows(results: Path, methods) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -93,6 +93,16 @@ def identity_eval_code(method: str) -> list[str]:
     return sorted(set(method_code(method)) | set(_files(["faceinpaint_core.study.identity_study"])))
 
 
+def inference_inputs(method: str) -> list[str]:
+    """Checkpoint records a method's scoring jobs read: those of the study methods whose task is in its contract's
+    ``infers_with_tasks`` (a parsing-conditioned inpainter's face parser)."""
+    from ..methods import get_method_class
+
+    tasks = getattr(get_method_class(method), "infers_with_tasks", ())
+    return [f"results/checkpoints/{m}.json" for m in STUDY_METHODS
+            if m != method and getattr(get_method_class(m), "task", "inpaint") in tasks]
+
+
 def train_code(method: str) -> list[str]:
     stem = STUDY_METHODS[method]
     return sorted(set(method_code(method)) | set(notebook_code(stem)))
