@@ -70,6 +70,15 @@ def test_protocol_composites_and_aggregates(spec):
     assert len(table[table["bin"] == "average"]) == len(spec.mask_kinds) * len(OUTPUTS) * len(PIXEL)
 
 
+def test_average_rows_keep_the_unique_face_count(spec):
+    """With more samples than faces (the cpu study: 200 per cell from 100 test faces) every row, the averages too,
+    says how many distinct faces there were (the cpu study once failed here on a missing column)."""
+    faces = {"image": torch.rand(spec.n, 3, spec.size, spec.size), "n_unique": spec.n // 2}
+    _, cells = evaluate(_Oracle(faces["image"]), faces, prepare_mask_sets(spec), spec)
+    table = add_average(cells)
+    assert (table["faces_unique"] == spec.n // 2).all() and set(table["bin"]) == {*spec.bins, "average"}
+
+
 class _Constant:
     """Predicts mid-grey everywhere: the raw output is wrong outside the hole too, the composite is not."""
     name, checkpoint_sha256 = "grey", "none"

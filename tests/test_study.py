@@ -480,3 +480,11 @@ def test_variants_table_reads_rows_straight_from_csv(tmp_path) -> None:
     table = T.variants_table(measured, "m", ["a", "b"], metrics=("psnr",))
     shown = dict(zip(table["row"], table["display"]))
     assert shown == {"a": "21.50", "b": T.NOT_RUN}
+
+
+def test_one_failing_job_does_not_stop_the_others(tmp_path) -> None:
+    """The local and the cluster command keep going past a failed job (Snakemake still exits non-zero)."""
+    from faceinpaint_core.study.pipeline import snakemake_command
+
+    assert "--keep-going" in snakemake_command("cpu", tmp_path, "", jobs=2)
+    assert "--keep-going" in snakemake_command("full", tmp_path, "", jobs=4, cluster="slurm")

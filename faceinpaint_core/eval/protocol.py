@@ -259,11 +259,13 @@ def evaluate(predictor, faces: dict[str, torch.Tensor], mask_sets, spec: EvalSpe
 
 
 def add_average(cells: pd.DataFrame) -> pd.DataFrame:
-    """Append the seeds' "average" row: the mean over bins of each (mask type, output, metric)."""
-    avg = (cells.groupby(["mask_type", "output", "metric"], sort=False)
-           .agg(value=("value", "mean"), n=("n", "sum"), n_infinite=("n_infinite", "sum"),
-                note=("note", "first"), mask_set_sha256=("mask_set_sha256", lambda s: "+".join(sorted(set(s)))[:64]))
-           .reset_index())
+    """Append the seeds' "average" row: the mean over bins of each (mask type, output, metric); a column that
+    describes the cell rather than scores it (``faces_unique`` when faces repeat) keeps its largest value."""
+    keys = ["mask_type", "output", "metric"]
+    aggs = dict(value=("value", "mean"), n=("n", "sum"), n_infinite=("n_infinite", "sum"), note=("note", "first"),
+                mask_set_sha256=("mask_set_sha256", lambda s: "+".join(sorted(set(s)))[:64]))
+    aggs.update({c: (c, "max") for c in cells.columns if c not in aggs and c not in keys and c != "bin"})
+    avg = cells.groupby(keys, sort=False).agg(**aggs).reset_index()
     avg["bin"] = "average"
     return pd.concat([cells, avg[cells.columns]], ignore_index=True)
 

@@ -62,11 +62,13 @@ def step_targets(only: tuple[str, ...]) -> list[str]:
 
 def snakemake_command(profile: str, out_root: Path, data_root: str, jobs: int = 1, force: bool = False,
                       dry_run: bool = False, targets: list[str] | None = None, cluster: str | None = None) -> list[str]:
-    """The Snakemake command line ``faceinpaint study`` runs (printed by ``--dry-run``)."""
+    """The Snakemake command line ``faceinpaint study`` runs (printed by ``--dry-run``). ``--keep-going``: a job
+    that fails does not stop the jobs that do not depend on it (an hour of cpu-profile training is not thrown away
+    by one failing table); the study still exits non-zero and names every failed job."""
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory", str(out_root),
            "--config", f"profile={profile}", f"data_root={data_root}", f"threads={threads}",
-           "--rerun-incomplete", "--show-failed-logs"]
+           "--rerun-incomplete", "--show-failed-logs", "--keep-going"]
     if cluster:
         cmd += ["--workflow-profile", str(cluster_profile(cluster)), "--jobs", str(max(jobs, 1))]
     else:
