@@ -286,6 +286,30 @@ def test_ablation_flags_change_one_implementation():
     assert "adv" not in terms and "pixel" in terms
 
 
+def test_frontal_pixel_aligned_scores_only_pixel_aligned_pairs_and_resize_upsampling_builds():
+    """frontal_pixel="aligned": stage f's pixel term is the mean over the pairs whose frontal is the input's own photo
+    (a real pair's other photo changes nothing); upsample=resize builds generators without transposed convolutions."""
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.losses.reconstruction import charbonnier
+    from faceinpaint_core.methods import get_method_class
+
+    cls = get_method_class("tsgan")
+    m = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", {"frontal_pixel": "aligned", "upsample": "resize"}))
+    pred, target = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    other = target.clone()
+    other[1] = torch.rand(3, 32, 32)  # the real pair's frontal: another photo
+    aligned = {"aligned": torch.tensor([1.0, 0.0])}
+    got = m._frontal_pixel(pred, target, aligned)
+    assert torch.allclose(got, charbonnier(pred[:1], target[:1], m.cfg.charbonnier_eps))
+    assert torch.equal(got, m._frontal_pixel(pred, other, aligned))
+    assert float(m._frontal_pixel(pred, target, {"aligned": torch.zeros(2)})) == 0.0
+    g = m.build_networks()["G_f"]
+    assert not any(isinstance(x, torch.nn.ConvTranspose2d) for x in g.modules())
+    assert g(torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+    with pytest.raises(ValueError, match="frontal_pixel"):
+        resolve(cls.config_cls, cls.PROFILES, "tiny", {"frontal_pixel": "some"})
+
+
 def test_stage_one_never_reads_the_hole(tsgan_run):
     from faceinpaint_core.train.checkpoint import load_for_inference
 

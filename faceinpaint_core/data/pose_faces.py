@@ -81,6 +81,7 @@ class PosePairFaces(Dataset):
         occ = occlusion_for(kind, lm, self.size, self.seed, i)
         return {"image": image, "frontal": self.load(p["frontal"]), "occlusion": torch.from_numpy(occ).float()[None],
                 "label": torch.tensor(self._label[p["identity"]], dtype=torch.long), "yaw": float(p["yaw"]),
+                "aligned": torch.tensor(float(p.get("aligned", p["rotate"] is not None))),
                 "kind": kind, "pair": i}
 
     def __getitem__(self, i: int) -> dict:

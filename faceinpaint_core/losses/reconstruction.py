@@ -102,8 +102,9 @@ def discounted_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, 
     return hole + known
 
 
-def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3, per_sample: bool = False) -> torch.Tensor:
     """Mean robust Charbonnier penalty ``sqrt((pred − target)² + ε²)`` — the ``Ψ(s²) = sqrt(s² + ε²)`` of
     Brox & Malik, "Large displacement optical flow computation without warping" (ICCV 2009), which TSGAN's
-    pixel-level loss cites (source 004 section D; ε = 1e-3 [ours])."""
-    return torch.sqrt((pred.float() - target.float()) ** 2 + eps * eps).mean()
+    pixel-level loss cites (source 004 section D; ε = 1e-3 [ours]). ``per_sample``: one mean per image ``(N,)``."""
+    pen = torch.sqrt((pred.float() - target.float()) ** 2 + eps * eps)
+    return pen.flatten(1).mean(1) if per_sample else pen.mean()

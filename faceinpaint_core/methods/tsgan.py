@@ -48,6 +48,7 @@ from ..losses.reconstruction import charbonnier
 from ..losses.triplet import other_identity, softplus_triplet_loss
 from ..losses.tv import total_variation
 from ..nets.discriminators import PatchGAN
+from ..nets.blocks.upsample import check_upsample
 from ..nets.tsgan import TSGANGenerator, init_weights
 from ..utils.seeding import torch_generator
 from .base import InpaintMethod
@@ -66,6 +67,11 @@ class TSGANConfig:
     depth: int = 5
     max_width: int = 512
     mam_max_positions: int = 256
+    upsample: str = "deconv"  # the generators' up-sampling: deconv (pix2pix) | resize (nearest + 3x3 conv)
+    # stage f's pixel loss on: "all" pairs (the source: Multi-PIE's frontal is the same session's shot) | "aligned"
+    # pairs only, whose frontal is the input's own photo (synthetic turns); a real CelebA pair's frontal is another
+    # photo (background, light, expression), which only the identity, triplet and adversarial terms can use [ours]
+    frontal_pixel: str = "all"
     disc_width: int = 64
     disc_layers: int = 3
     # ablation flags
@@ -101,6 +107,9 @@ class TSGANConfig:
                              f"2**depth={2 ** self.depth}")
         if not 0 < self.held_out_fraction < 1:
             raise ValueError("TSGANConfig: held_out_fraction must be in (0, 1)")
+        if self.frontal_pixel not in ("all", "aligned"):
+            raise ValueError(f"TSGANConfig: frontal_pixel must be 'all' or 'aligned', got {self.frontal_pixel!r}")
+        check_upsample(self.upsample)
 
     def weight(self, term: str) -> float:
         return {"triplet": self.lambda1, "pixel": self.lambda2, "adv": self.lambda4, "ip": self.lambda5,
@@ -181,7 +190,7 @@ class TSGANMethod(InpaintMethod):
     # -- networks ---------------------------------------------------------------------------
     def _generator(self, stage: str) -> TSGANGenerator:
         c = self.cfg
-        g = TSGANGenerator(3, c.width, c.depth, c.max_width, c.mam, c.mam_max_positions, c.train.size)
+        g = TSGANGenerator(3, c.width, c.depth, c.max_width, c.mam, c.mam_max_positions, c.train.size, c.upsample)
         return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G_{stage}"))
 
     def _discriminator(self, stage: str) -> PatchGAN:
@@ -253,7 +262,7 @@ class TSGANMethod(InpaintMethod):
         c, x, y = self.cfg, batch["image"], self.frontal_target(batch)
         stages = {"d": (out["deoccluded"], x), "f": (out["pred"], y)}
         eps = c.charbonnier_eps
-        terms = {"pixel": charbonnier(out["raw_d"], x, eps) + charbonnier(out["pred"], y, eps)}
+        terms = {"pixel": charbonnier(out["raw_d"], x, eps) + self._frontal_pixel(out["pred"], y, batch)}
         if c.triplet or c.identity_loss:
             emb = self.embeddings(stages, x.device)  # one recogniser pass per image batch serves both losses
             if c.triplet:
@@ -269,6 +278,15 @@ class TSGANMethod(InpaintMethod):
         if c.tv:
             terms["tv"] = total_variation(out["deoccluded"]) + total_variation(out["pred"])
         return {k: terms[k] for k in TERMS if k in terms}
+
+    def _frontal_pixel(self, pred: torch.Tensor, target: torch.Tensor, batch) -> torch.Tensor:
+        """Stage f's Charbonnier term: over every pair, or (``frontal_pixel="aligned"``) the mean over the batch's
+        pixel-aligned pairs (``batch["aligned"]``; zero when the batch has none)."""
+        eps = self.cfg.charbonnier_eps
+        if self.cfg.frontal_pixel == "all" or "aligned" not in batch:
+            return charbonnier(pred, target, eps)
+        w = batch["aligned"].to(pred.dtype)
+        return (charbonnier(pred, target, eps, per_sample=True) * w).sum() / w.sum().clamp(min=1)
 
     def embeddings(self, stages: dict, device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """``{stage: (emb(generated) with grad, emb(target))}`` under the frozen recogniser."""

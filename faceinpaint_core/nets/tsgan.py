@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .blocks.mam import MaskAttentionModule
+from .blocks.upsample import upsample_conv
 
 
 def _down(cin: int, cout: int, norm: bool) -> nn.Sequential:
@@ -23,8 +24,8 @@ def _down(cin: int, cout: int, norm: bool) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LeakyReLU(0.2, True))
 
 
-def _up(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
+def _up(cin: int, cout: int, upsample: str = "deconv") -> nn.Sequential:
+    return nn.Sequential(upsample_conv(upsample, cin, cout, 4, bias=False), nn.BatchNorm2d(cout),
                          nn.LeakyReLU(0.2, True))
 
 
@@ -36,16 +37,18 @@ class TSGANGenerator(nn.Module):
         depth: stride-2 levels (input side must be divisible by ``2**depth``).  max_width: channel cap.
         mam: MAM on the skips (ablation flag).  mam_max_positions: only skips with ``H·W`` at most this.
         size: the input side (to place MAM by position count).
+        upsample: ``deconv`` (4x4 transposed convolutions, pix2pix) | ``resize`` (nearest 2x + 3x3 convolution,
+            :mod:`.blocks.upsample`); the slides do not name the layer.
     """
 
     def __init__(self, in_ch: int = 3, width: int = 64, depth: int = 5, max_width: int = 512, mam: bool = True,
-                 mam_max_positions: int = 256, size: int = 128):
+                 mam_max_positions: int = 256, size: int = 128, upsample: str = "deconv"):
         super().__init__()
         if size % 2 ** depth:
             raise ValueError(f"TSGANGenerator: size {size} must be divisible by 2**depth = {2 ** depth}")
         chs = [min(width * 2 ** k, max_width) for k in range(depth)]
         self.downs = nn.ModuleList(_down(in_ch + 1 if k == 0 else chs[k - 1], chs[k], k > 0) for k in range(depth))
-        self.ups = nn.ModuleList(_up(chs[k] * (1 if k == depth - 1 else 2), chs[k - 1] if k else width)
+        self.ups = nn.ModuleList(_up(chs[k] * (1 if k == depth - 1 else 2), chs[k - 1] if k else width, upsample)
                                  for k in range(depth - 1, -1, -1))
         sides = [size // 2 ** (k + 1) for k in range(depth - 1)]  # skip k's side
         self.mam = nn.ModuleDict({str(k): MaskAttentionModule(chs[k]) for k in range(depth - 1)
