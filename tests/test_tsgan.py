@@ -303,6 +303,9 @@ def test_frontal_pixel_aligned_scores_only_pixel_aligned_pairs_and_resize_upsamp
     assert torch.allclose(got, charbonnier(pred[:1], target[:1], m.cfg.charbonnier_eps))
     assert torch.equal(got, m._frontal_pixel(pred, other, aligned))
     assert float(m._frontal_pixel(pred, target, {"aligned": torch.zeros(2)})) == 0.0
+    from faceinpaint_core.train.data import to_device  # the trainer's batch keeps the flag
+
+    assert "aligned" in to_device({"image": pred, **aligned}, "cpu", keys=cls.batch_keys)
     g = m.build_networks()["G_f"]
     assert not any(isinstance(x, torch.nn.ConvTranspose2d) for x in g.modules())
     assert g(torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)).shape == (1, 3, 32, 32)

@@ -162,7 +162,7 @@ class TSGANMethod(InpaintMethod):
     config_cls = TSGANConfig
     PROFILES = PROFILES
     ABLATIONS = ABLATIONS
-    batch_keys = ("image", "mask", "frontal", "occlusion", "label")
+    batch_keys = ("image", "mask", "frontal", "occlusion", "label", "aligned")
     study_dataset = "celeba"
 
     def __init__(self, cfg: TSGANConfig):
