@@ -69,5 +69,7 @@ def test_cpu_profile_outputs_masks_and_training_profiles(tmp_path):
 def test_cpu_training_profiles_resolve(method):
     from faceinpaint_core.train.probe import method_config
 
-    _, cfg = method_config(method, "cpu")
-    assert cfg.train.size == 64 and cfg.train.val_every > 0 and cfg.train.lr_warmup > 0
+    cls, cfg = method_config(method, "cpu")
+    assert cfg.train.size == 64
+    if cls.task == "inpaint":  # the inpainters' learning curves (validation PSNR / SSIM against biharmonic)
+        assert cfg.train.val_every > 0 and cfg.train.lr_warmup > 0
