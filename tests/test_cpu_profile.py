@@ -73,3 +73,36 @@ def test_cpu_training_profiles_resolve(method):
     assert cfg.train.size == 64
     if cls.task == "inpaint":  # the inpainters' learning curves (validation PSNR / SSIM against biharmonic)
         assert cfg.train.val_every > 0 and cfg.train.lr_warmup > 0
+
+
+def test_cpu_study_trains_inpainters_on_the_nvidia_pool_when_present(tmp_path):
+    """train_on_study_masks: with NVIDIA masks under the data root, every inpainter of the cpu study adds `nvidia`
+    to its own training kinds; methods of other tasks, the smoke study and a root without them are unchanged."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "data" / "nvidia-irregular-masks"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(folder / "00001.png")
+    root = str(tmp_path / "data")
+    cpu = study_parameters("cpu", root, str(tmp_path))["train_sets"]
+    assert "train_on_study_masks" not in study_parameters("cpu", root, str(tmp_path))
+    for m in METHODS:
+        if m not in cpu:
+            continue
+        cls = get_method_class(m)
+        if cls.task == "inpaint":
+            assert cpu[m]["train.train_masks"][-1] == "nvidia", m
+            assert cpu[m]["train.train_masks"][:-1] == list(method_config_masks(m))
+        else:
+            assert "train.train_masks" not in cpu[m], m
+    assert all("train.train_masks" not in s for s in study_parameters("smoke", root, str(tmp_path))["train_sets"].values())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert all("train.train_masks" not in s for s in study_parameters("cpu", str(empty), str(tmp_path))["train_sets"].values())
+
+
+def method_config_masks(method):
+    from faceinpaint_core.train.probe import method_config
+
+    return method_config(method, train_profile_for(method, "cpu"))[1].train.train_masks

@@ -31,7 +31,7 @@ TRAINED_METHODS = tuple(STUDY_METHODS)
 # ablation_sets: per method, the `--set` overrides of every ablation run of this profile (its training length)
 # profile keys the workflow reads and the notebooks do not get: per-job resources, and the ablation
 # variants to run (None = every variant a method declares; `tiny` runs two to stay fast)
-WORKFLOW_ONLY = ("resources", "ablations", "out_subdir", "train_profile_fallback")
+WORKFLOW_ONLY = ("resources", "ablations", "out_subdir", "train_profile_fallback", "train_on_study_masks")
 
 # Per-job resources the cluster executor requests (runtime in minutes). Local runs ignore gpu/runtime.
 _CPU_RESOURCES = {"default": dict(mem_mb=4000, runtime=30)}
@@ -63,9 +63,12 @@ STUDY_PROFILES: dict[str, dict] = {
     # 200 samples per cell (the 1k CelebAMask-HQ's test split has 100 faces: each is scored with two masks,
     # rows say faces_unique=100); rectangles/discs, generated strokes and the NVIDIA masks. A method with no
     # `cpu` training profile trains with its `smoke` one (train_profile_fallback). Outputs under results/cpu/
-    # (out_subdir), never over the smoke study's.
+    # (out_subdir), never over the smoke study's. train_on_study_masks: every inpainter also trains on the NVIDIA
+    # masks' training pool when they are present (the first cpu run trained on rectangles/discs/generated strokes
+    # only and lost to biharmonic on every NVIDIA cell: a distribution shift, not a capacity limit)
     "cpu": dict(dataset="celebamask-hq", size=64, n_eval=200, bins=["1-10", "20-30", "40-50"],
                 mask_kinds=["regular", "irregular", "nvidia"], eval_fid=True, eval_lpips=True,
+                train_on_study_masks=True,
                 resources={"default": dict(mem_mb=6000, runtime=60)}, train_profile="cpu",
                 train_profile_fallback="smoke", out_subdir="results/cpu",
                 ablation_sets={"clgn": {"train.steps": 60}, "tsgan": {"train.steps": 60},
@@ -100,6 +103,11 @@ def study_parameters(profile: str, data_root: str | None, out_root: str) -> dict
                             for m in TRAINED_METHODS}
     params["irregular_kind"] = irregular_mask_kind(None if synthetic else data_root)
     params["mask_kinds"] = study_mask_kinds(params["mask_kinds"], params["irregular_kind"])
+    if STUDY_PROFILES[profile].get("train_on_study_masks") and params["irregular_kind"] == "nvidia":
+        for m in TRAINED_METHODS:
+            kinds = study_train_masks(m, profile)
+            if kinds is not None:
+                params["train_sets"][m]["train.train_masks"] = kinds
     params.update(profile=profile, data_root=str(data_root) if data_root else "", synthetic=synthetic,
                   out_root=str(out_root), method="")
     return params
@@ -111,6 +119,21 @@ def study_mask_kinds(kinds: list[str], irregular_kind: str) -> list[str]:
     if "nvidia" in kinds:
         return [k for k in kinds if k != "nvidia" or irregular_kind == "nvidia"]
     return [irregular_kind if k == "irregular" else k for k in kinds]
+
+
+def study_train_masks(method: str, profile: str) -> list[str] | None:
+    """The training mask kinds of ``method`` in a study that trains on its evaluation masks (``train_on_study_masks``):
+    the method's own kinds for the study's training profile plus ``nvidia`` (drawn from the NVIDIA set's training
+    pool, never an evaluation mask); ``None`` for a method whose contract ``task`` is not ``inpaint``."""
+    from ..config import resolve
+    from ..methods import get_method_class
+
+    cls = get_method_class(method)
+    if cls.task != "inpaint":
+        return None
+    cfg = resolve(cls.config_cls, cls.PROFILES, train_profile_for(method, profile))
+    kinds = list(cfg.train.train_masks)
+    return kinds if "nvidia" in kinds else kinds + ["nvidia"]
 
 
 def train_profile_for(method: str, profile: str) -> str:
