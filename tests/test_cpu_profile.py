@@ -2,6 +2,9 @@
 floor, faces cycled to n samples per cell, per-method training profiles and the profile's own output folder."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import torch
@@ -106,3 +109,28 @@ def method_config_masks(method):
     from faceinpaint_core.train.probe import method_config
 
     return method_config(method, train_profile_for(method, "cpu"))[1].train.train_masks
+
+
+def test_a_method_setting_does_not_change_the_shared_jobs_parameters(monkeypatch):
+    """The data and classical jobs (every job stands on their outputs) key on the parameters without the per-method
+    entries: changing one method's ablation or training settings reruns that method's jobs, not the whole study."""
+    import copy
+
+    from faceinpaint_core.study import profiles, workflow
+
+    before_shared = workflow.params_key("cpu", None, shared=True)
+    before_all = workflow.params_key("cpu", None)
+    before_tsgan = workflow.params_key("cpu", None, "tsgan")
+    before_clgn = workflow.params_key("cpu", None, "clgn")
+    changed = copy.deepcopy(profiles.STUDY_PROFILES)
+    changed["cpu"]["ablation_sets"]["tsgan"] = {"train.steps": 61}
+    monkeypatch.setattr(profiles, "STUDY_PROFILES", changed)
+    assert workflow.params_key("cpu", None, shared=True) == before_shared
+    assert workflow.params_key("cpu", None, "clgn") == before_clgn
+    assert workflow.params_key("cpu", None, "tsgan") != before_tsgan
+    assert workflow.params_key("cpu", None) != before_all  # the aggregate jobs (tables, report) do see it
+    assert "ablation_sets" not in json.loads(before_shared) and "train_sets" not in json.loads(before_shared)
+    snakefile = (Path(__file__).resolve().parents[1] / "workflow" / "Snakefile").read_text()
+    for rule in ("data", "classical"):
+        body = snakefile.split(f"rule {rule}:")[1].split("\nrule ")[0]
+        assert "study=SHARED_PARAMS" in body, rule

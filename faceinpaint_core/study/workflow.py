@@ -166,16 +166,25 @@ def resources(profile: str, kind: str) -> dict:
     return dict(table.get(kind, table.get("default", {})))
 
 
-def params_key(profile: str, data_root: str | None, method: str | None = None) -> str:
+#: the per-method entries of the study parameters (what one method's jobs read of them is its own entry)
+PER_METHOD_PARAMS = ("train_sets", "ablation_sets")
+
+
+def params_key(profile: str, data_root: str | None, method: str | None = None, shared: bool = False) -> str:
     """The profile's parameters as canonical JSON: a job reruns when they change (Snakemake ``params``).
 
     With ``method``, the per-method entries (``train_sets``, ``ablation_sets``) are reduced to that method's,
-    so registering another method does not rerun this one's jobs.
+    so registering another method does not rerun this one's jobs. ``shared=True`` (the jobs every method's jobs
+    stand on: the data and mask sets, the classical floor) drops them: changing one method's training or ablation
+    settings must not rerun the data job and, through its outputs, the whole study.
     """
     params = study_parameters(profile, data_root, "")
     params.pop("out_root")
-    if method is not None:
-        for key in ("train_sets", "ablation_sets"):
+    if shared:
+        for key in PER_METHOD_PARAMS:
+            params.pop(key, None)
+    elif method is not None:
+        for key in PER_METHOD_PARAMS:
             params[key] = {method: params.get(key, {}).get(method, {})}
     return json.dumps(params, sort_keys=True)
 
