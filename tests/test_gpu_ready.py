@@ -157,3 +157,37 @@ def test_generator_ema_forgets_the_initial_network():
                 checked += 1
                 assert cfg.train.ema_decay ** cfg.train.steps < 1e-2, (method, profile, cfg.train.ema_decay)
     assert checked >= 6
+
+
+def test_step_flops_are_counted_through_a_gradient_penalty():
+    """FlopCounterMode's module tracker breaks torch.autograd.grad (GMCNN's WGAN-GP crashed `faceinpaint bench`);
+    the global-only counter counts such a step and gives the same total as FlopCounterMode where both work."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from faceinpaint_core.train.probe import GlobalFlopCounter
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 1, 3))
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+
+    def step(penalty: bool):
+        out = net(x).sum()
+        if penalty:  # a WGAN-GP / R1 term: the gradient w.r.t. the input, inside the counted region
+            (g,) = torch.autograd.grad(out, x, create_graph=True)
+            out = out + g.pow(2).sum()
+        out.backward()
+
+    with FlopCounterMode(display=False) as ref:
+        step(False)
+    with GlobalFlopCounter() as ours:
+        step(False)
+    assert ours.get_total_flops() == ref.get_total_flops() > 0
+    with GlobalFlopCounter() as gp:
+        step(True)
+    assert gp.get_total_flops() > ours.get_total_flops()
+
+
+def test_bench_counts_a_method_with_a_gradient_penalty(tmp_path):
+    from faceinpaint_core.train.bench import run_bench
+
+    _, rows = run_bench(["gmcnn"], size=32, batch=2, profile="tiny", steps=1, out_dir=tmp_path)
+    assert rows[0]["method"] == "gmcnn" and rows[0]["flops_per_step"] > 1e6

@@ -177,9 +177,32 @@ def _rss_max_mb() -> float:
     return r / 2**20 if sys.platform == "darwin" else r / 1024
 
 
+class _NoModuleTracking:
+    """Stands in for :class:`FlopCounterMode`'s per-module tracker: every count goes to ``"Global"`` only."""
+
+    parents = frozenset({"Global"})
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class GlobalFlopCounter(FlopCounterMode):
+    """:class:`FlopCounterMode` counting the step's total only. Its per-module tracker installs backward hooks that
+    make ``torch.autograd.grad`` fail inside the counted region ("A leaf node was passed to
+    _will_engine_execute_node ..."): every method with a gradient penalty or R1 term (GMCNN, CA, DeepFill v2's
+    WGAN-GP, StyleGAN2, GFPGAN's variants) crashed ``faceinpaint bench``. Only the total is read here."""
+
+    def __init__(self):
+        super().__init__(display=False)
+        self.mod_tracker = _NoModuleTracking()
+
+
 def count_step_flops(trainer, batch: dict) -> int:
     """FLOPs of one full training step on ``batch`` (eager networks: compiled code hides its ops from the counter)."""
-    counter = FlopCounterMode(display=False)
+    counter = GlobalFlopCounter()
     eager_g, eager_d = trainer.view_g, trainer.view_d
     plain = {n: getattr(m, "_orig_mod", m) for n, m in trainer.view_g.items()}
     trainer.view_g = plain
