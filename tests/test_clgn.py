@@ -86,6 +86,30 @@ def test_composites_keep_known_pixels_and_holes_are_never_read():
         assert torch.equal(out[f"stage{k}"], out2[f"stage{k}"])
 
 
+def test_full_res_skip_gives_every_stage_a_full_resolution_head_and_still_never_reads_holes():
+    """full_res_skip (cpu profile): each stage's output head reads the stage input, cat(2c - 1, m), at full
+    resolution; off (LG-Net, full profile) there is no head. Hole pixels of the input are still never read."""
+    net, plain = CLGN(full_res_skip=True, **TINY_NET).eval(), CLGN(**TINY_NET)
+    assert [type(s.head).__name__ for s in net.nets] == ["FullResHead"] * 3
+    assert all(s.head is None for s in plain.nets)
+    assert all(s.head.body[0].in_channels == 4 + 4 for s in net.nets)  # width-4 features + RGB/mask input
+    b = _batch()
+    noisy = b["image"] + b["mask"] * torch.rand_like(b["image"])
+    with torch.no_grad():
+        out, out2 = net(b["image"], b["mask"]), net(noisy, b["mask"])
+    for k in (1, 2, 3):
+        assert out[f"stage{k}"].shape == (2, 3, 32, 32) and torch.equal(out[f"stage{k}"], out2[f"stage{k}"])
+    # the head sees one known pixel at full resolution: the gradient of an output pixel with respect to its own
+    # input pixel comes through the head's 3x3 window even with the rest of the network frozen out
+    x = (b["image"] * (1 - b["mask"])).requires_grad_(True)
+    stage = net.nets[0]
+    feats = torch.zeros(2, 4, 32, 32)
+    y = stage.head(feats, torch.cat([x * 2 - 1, b["mask"]], 1))
+    (gx,) = torch.autograd.grad(y[0, :, 5, 5].sum(), x)
+    assert gx[0, :, 4:7, 4:7].abs().sum() > 0 and gx[0, :, 8:, :].abs().sum() == 0
+    assert _method(full_res_skip=True).build_generator().nets[2].head is not None
+
+
 def test_bad_size_names_the_problem():
     with pytest.raises(ValueError, match="divisible by 32"):
         CLGN(**TINY_NET)(torch.rand(1, 3, 48, 40), torch.zeros(1, 1, 48, 40))

@@ -38,6 +38,12 @@ Normalisation: BatchNorm (``norm="batch"``; instance / none selectable); GAM kee
   in the GAM paper. Weights: N(0, 0.02) for conv/linear, N(1, 0.02) for norm scales.        [LG]
 Output activation: ``(tanh(z) + 1) / 2`` — LG-Net's tanh output in [-1, 1] mapped to [0, 1].
 Widths: w = 64 (``width``) in ``full``, as pix2pix / LG-Net's ``ngf``.                     [LG]
+Full-resolution skip (``full_res_skip=True``, not in the seed nor LG-Net; default off): every stage's first
+  layer is stride 2 (U-Net) or its trunk runs at 1/4 (ResNet), and its output comes from a 2x up-sampling, so no
+  layer sees the input at full resolution next to the output, and a 1-2 px hole is filled from features at 1/2 scale.
+  With the flag, the stage input ``cat(2c - 1, m)`` is concatenated to the last full-resolution features and
+  a two-layer 3x3 head (conv, ReLU, conv) makes the output, as PConv's U-Net (Liu et al., ECCV 2018) feeds its
+  last layer the input image and mask.                                                       [ours]
 Input size: H and W must be divisible by ``2**unet_depth`` (and ``2**local_downs``).
 Size (``full``, 256 px): G 133.2 M parameters (G_1 63.0 M, G_2 7.1 M, G_3 63.0 M), 109 GFLOPs per
   forward; without GAM (LG-Net) 114.3 M and 75 GFLOPs — the 7x7 spatial convs of GAM cost the rest.
@@ -76,6 +82,22 @@ def to_unit(z: torch.Tensor) -> torch.Tensor:
     return (torch.tanh(z) + 1) / 2
 
 
+class FullResHead(nn.Module):
+    """Output head with a full-resolution skip (``full_res_skip``): ``conv3x3(ReLU(conv3x3(cat(f, x_in))))``.
+
+    Args: features: channels of the full-resolution features ``f``; in_channels: channels of the stage input
+    ``x_in``; out_channels: output channels.
+    """
+
+    def __init__(self, features: int, in_channels: int, out_channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(features + in_channels, features, 3, 1, 1), nn.ReLU(),
+                                  nn.Conv2d(features, out_channels, 3, 1, 1))
+
+    def forward(self, features: torch.Tensor, stage_in: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([features, stage_in], dim=1))
+
+
 class UNetStage(nn.Module):
     """U-Net stage (coarse ``G_1`` / global ``G_3``) of CLGN, seed slide 04; LG-Net unet_256 / Unet256.
 
@@ -86,10 +108,13 @@ class UNetStage(nn.Module):
         gam_rate: GAM reduction r, or None for no GAM; GAM sits after decoder levels at 1/16, 1/8, 1/4.
         attention: ``channels -> nn.Module`` put at those sites instead of GAM (LG-Net's global stage), or None.
         in_channels, out_channels: 4 (RGB in [-1, 1] + mask) and 3 by default.
+        full_res_skip: the last up-sampling makes ``width`` features, concatenated with the input and turned
+            into the output by :class:`FullResHead` (module docstring).
     """
 
     def __init__(self, width: int, depth: int, norm: str = "batch", gam_rate: int | None = None,
-                 in_channels: int = 4, out_channels: int = 3, attention=None, upsample: str = "deconv"):
+                 in_channels: int = 4, out_channels: int = 3, attention=None, upsample: str = "deconv",
+                 full_res_skip: bool = False):
         super().__init__()
         if depth < 2:
             raise ValueError(f"UNetStage needs depth >= 2, got {depth}")
@@ -110,11 +135,16 @@ class UNetStage(nn.Module):
                 self.gam[str(2 ** i)] = attention(ch[i - 1])
             elif gam_rate is not None and 2 ** i in GAM_SCALES:
                 self.gam[str(2 ** i)] = GlobalAttentionModule(ch[i - 1], gam_rate)
-        self.out = nn.Sequential(nn.ReLU(), upsample_conv(upsample, 2 * ch[0], out_channels, 4))
+        if full_res_skip:
+            self.out = nn.Sequential(nn.ReLU(), upsample_conv(upsample, 2 * ch[0], ch[0], 4), nn.ReLU())
+            self.head = FullResHead(ch[0], in_channels, out_channels)
+        else:
+            self.out = nn.Sequential(nn.ReLU(), upsample_conv(upsample, 2 * ch[0], out_channels, 4))
+            self.head = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, H, W)`` -> pre-activation ``(N, 3, H, W)``."""
-        skips = []
+        stage_in, skips = x, []
         for layer in self.down:
             x = layer(x)
             skips.append(x)
@@ -125,7 +155,8 @@ class UNetStage(nn.Module):
             if str(scale) in self.gam:
                 h = self.gam[str(scale)](h)
             h = torch.cat([skips.pop(), h], dim=1)
-        return self.out(h)
+        h = self.out(h)
+        return h if self.head is None else self.head(h, stage_in)
 
 
 class LocalStage(nn.Module):
@@ -137,10 +168,13 @@ class LocalStage(nn.Module):
         downs: number of stride-2 convolutions before the trunk.
         norm: batch | instance | none.
         gam_rate: GAM reduction r after the trunk, or None for no GAM.
+        full_res_skip: the input joins the last full-resolution features in a :class:`FullResHead` instead of
+            the final 7x7 convolution (module docstring).
     """
 
     def __init__(self, width: int, blocks: int = 4, downs: int = 2, norm: str = "batch",
-                 gam_rate: int | None = None, in_channels: int = 4, out_channels: int = 3, upsample: str = "deconv"):
+                 gam_rate: int | None = None, in_channels: int = 4, out_channels: int = 3, upsample: str = "deconv",
+                 full_res_skip: bool = False):
         super().__init__()
         make_norm, bias = norm_layer(norm), norm != "batch"
         layers = [nn.Conv2d(in_channels, width, 7, padding=3, padding_mode="reflect", bias=bias),
@@ -155,12 +189,17 @@ class LocalStage(nn.Module):
         for i in range(downs, 0, -1):
             c = width * 2 ** i
             layers += [upsample_conv(upsample, c, c // 2, 3, bias=bias), make_norm(c // 2), nn.ReLU()]
-        layers.append(nn.Conv2d(width, out_channels, 7, padding=3, padding_mode="reflect"))
+        if full_res_skip:
+            self.head = FullResHead(width, in_channels, out_channels)
+        else:
+            layers.append(nn.Conv2d(width, out_channels, 7, padding=3, padding_mode="reflect"))
+            self.head = None
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, H, W)`` -> pre-activation ``(N, 3, H, W)``."""
-        return self.body(x)
+        h = self.body(x)
+        return h if self.head is None else self.head(h, x)
 
 
 class CLGN(nn.Module):
@@ -173,21 +212,24 @@ class CLGN(nn.Module):
         local_blocks, local_downs: residual blocks / downsamplings of the local stage.
         norm: batch | instance | none; gam_rate: GAM reduction r; hole_fill: value put in holes
         before stage 1 (1 = white, LG-Net); upsample: deconv (transposed convolutions, LG-Net's pix2pix U-Net) |
-        resize (nearest 2x + 3x3 convolution, :mod:`.blocks.upsample`).
+        resize (nearest 2x + 3x3 convolution, :mod:`.blocks.upsample`); full_res_skip: every stage ends in a
+        :class:`FullResHead` that also reads the stage input at full resolution (not in the seed / LG-Net).
     """
 
     def __init__(self, stages: int = 3, gam: bool = True, width: int = 64, unet_depth: int = 8,
                  local_blocks: int = 4, local_downs: int = 2, norm: str = "batch", gam_rate: int = 4,
-                 gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0, upsample: str = "deconv"):
+                 gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0, upsample: str = "deconv",
+                 full_res_skip: bool = False):
         super().__init__()
         if stages not in (1, 2, 3):
             raise ValueError(f"CLGN stages must be 1, 2 or 3, got {stages!r}")
         self.stages, self.hole_fill = stages, float(hole_fill)
         self.multiple = 2 ** max(unet_depth, local_downs if stages >= 2 else 0)
         rate = lambda k: gam_rate if gam and k in gam_stages else None
-        nets = [UNetStage(width, unet_depth, norm, rate(1), upsample=upsample),
-                LocalStage(width, local_blocks, local_downs, norm, rate(2), upsample=upsample),
-                UNetStage(width, unet_depth, norm, rate(3), upsample=upsample)]
+        nets = [UNetStage(width, unet_depth, norm, rate(1), upsample=upsample, full_res_skip=full_res_skip),
+                LocalStage(width, local_blocks, local_downs, norm, rate(2), upsample=upsample,
+                           full_res_skip=full_res_skip),
+                UNetStage(width, unet_depth, norm, rate(3), upsample=upsample, full_res_skip=full_res_skip)]
         self.nets = nn.ModuleList(nets[:stages])
 
     def _check(self, image: torch.Tensor, mask: torch.Tensor) -> None:
@@ -244,5 +286,5 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-__all__ = ["CLGN", "UNetStage", "LocalStage", "GAM_SCALES", "stage_input", "to_unit", "unet_widths",
+__all__ = ["CLGN", "FullResHead", "UNetStage", "LocalStage", "GAM_SCALES", "stage_input", "to_unit", "unet_widths",
            "init_weights", "count_parameters"]
