@@ -52,6 +52,9 @@ class TrainConfig:
     optimizer: str = "adam"         # adam | rmsprop (WGAN with weight clipping)
     n_critic: int = 1               # discriminator updates per generator update
     ema_decay: float | None = None  # generator EMA (None = off)
+    ema_warmup: bool = True         # EMA decay min(ema_decay, (1 + n) / (10 + n)) at the n-th update (Polyak
+                                    # averaging with TF's num_updates): without it the EMA keeps ema_decay**n of
+                                    # the random initial weights (0.999: 13.5 % after 2000 steps)
     grad_clip: float | None = None  # max grad norm for G and D (None = off)
     ckpt_every: int = 5000
     log_every: int = 50

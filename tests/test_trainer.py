@@ -21,6 +21,7 @@ from faceinpaint_core.train.checkpoint import CheckpointError, load_checkpoint, 
 from faceinpaint_core.train.data import StepBatchSampler  # noqa: E402
 from faceinpaint_core.train.describe import describe  # noqa: E402
 from faceinpaint_core.train.lr_schedule import lr_factor  # noqa: E402
+from faceinpaint_core.utils.seeding import derive_seed, seed_everything  # noqa: E402
 
 TOY = "toy_method:ToyMethod"
 
@@ -220,3 +221,30 @@ def test_ddp_two_processes_gloo(tmp_path):
     assert [p.name for p in runs] == ["00000-toy-tiny"]  # only rank 0 made a run folder
     ckpt = load_checkpoint(runs[0] / "checkpoints" / "final.pt")
     assert ckpt["world_size"] == 2 and len(ckpt["rng"]) == 2 and _equal_states(ckpt["nets"]["G"], g0)
+
+
+def test_ema_warmup_forgets_the_initial_weights():
+    """EMA warm-up (TF's num_updates): decay min(d, (1 + n) / (10 + n)) at the n-th update. Without it a 0.999 EMA
+    keeps 0.999**n of the random initial weights (13.5 % after 2000 steps; short runs were scored on that blend)."""
+    assert tr.ema_decay_at(0.999, 1) == pytest.approx(2 / 11) and tr.ema_decay_at(0.999, 1, warmup=False) == 0.999
+    assert tr.ema_decay_at(0.999, 100_000) == 0.999 and tr.ema_decay_at(0.9, 5) == pytest.approx(6 / 15)
+    keep = lambda warmup: torch.tensor([tr.ema_decay_at(0.999, n, warmup) for n in range(1, 2001)]).prod().item()
+    assert keep(False) == pytest.approx(0.999 ** 2000, rel=1e-3) and keep(False) > 0.13
+    assert keep(True) < 1e-3  # the initial weights' share left in the average after 2000 updates
+
+
+@pytest.mark.parametrize("warmup", [True, False])
+def test_ema_generator_follows_the_update_rule(tmp_path, warmup):
+    """Two steps of the toy method with a 0.999 EMA: the EMA is the blend the rule predicts, so warm-up moves it
+    most of the way to the trained weights and no warm-up leaves it almost at the initial ones."""
+    sets = {"train.steps": 1, "train.ema_decay": 0.999, "train.ema_warmup": warmup, "train.ckpt_every": 100,
+            "train.sample_every": 100}
+    run = tr.train_main(TOY, "tiny", out=tmp_path, sets=sets)
+    ckpt = load_checkpoint(run / "checkpoints" / "final.pt")
+    method, _ = load_for_inference(run / "checkpoints" / "final.pt")
+    seed_everything(derive_seed(method.cfg.train.seed, "init"), True)  # the Trainer's seeded init
+    init = method.build_networks()["G"].state_dict()  # the weights before step 1
+    d = tr.ema_decay_at(0.999, 1, warmup)
+    for k, live in ckpt["nets"]["G"].items():
+        if live.is_floating_point() and not torch.equal(live, init[k]):
+            torch.testing.assert_close(ckpt["ema"]["G"][k], d * init[k] + (1 - d) * live, rtol=1e-5, atol=1e-6)

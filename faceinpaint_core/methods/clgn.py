@@ -159,8 +159,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     # resize-convolution (upsample=resize), measured (results/cpu/diagnostics.csv: smoke network, 1000 steps, seed 0,
     # 32 held-out val faces, training mask mix): PSNR / SSIM 23.56 / 0.768 vs 22.90 / 0.757 with transposed convs
     # (biharmonic 23.36 / 0.751), checkerboard energy of the fills 0.29 vs 1.28; the seed slides do not name the
-    # layer, so the full profile keeps LG-Net's transposed convolutions
+    # layer, so the full profile keeps LG-Net's transposed convolutions. full_res_skip (nets/clgn.py; not in the seed
+    # nor LG-Net): CLGN lost every thin-hole cell to biharmonic (NVIDIA 1-10 % 35.17 vs 38.15 dB) and training
+    # length was not the cause (8000 steps: +0.1-0.3 dB); measured (results/cpu/diagnostics_clgn_full_res_skip.csv:
+    # this profile at 2000 steps, the cpu study's protocol) +0.5-0.8 dB PSNR in every one of the 9 cells
     "cpu": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16, "upsample": "resize",
+            "full_res_skip": True,
             "use_perc": False, "use_style": False,
             "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 6000, "lr_warmup": 250,
                       "lr_schedule": "linear_decay", "ema_decay": 0.999, "val_every": 500, "val_curve_images": 32,

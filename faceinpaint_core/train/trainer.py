@@ -66,6 +66,13 @@ def to_channels_last(net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
+
+def ema_decay_at(decay: float, updates: int, warmup: bool = True) -> float:
+    """The generator EMA's decay at its ``updates``-th update (1-based): ``decay``, or with ``warmup``
+    ``min(decay, (1 + updates) / (10 + updates))`` (TensorFlow's ExponentialMovingAverage with ``num_updates``), so
+    that the average forgets the random initial weights within a few hundred steps whatever ``decay`` is."""
+    return min(decay, (1 + updates) / (10 + updates)) if warmup else decay
+
 class Trainer:
     """Trains one method instance into ``run_dir`` (see the module docstring for the step).
 
@@ -191,9 +198,12 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        if not self.ema:
+            return
+        decay = ema_decay_at(self.tc.ema_decay, self.step + 1, self.tc.ema_warmup)
         for name, ema in self.ema.items():
             live = self.nets[name]
-            torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1.0 - self.tc.ema_decay)
+            torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1.0 - decay)
             for e, b in zip(ema.buffers(), live.buffers()):
                 e.copy_(b)
 
