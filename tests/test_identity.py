@@ -425,3 +425,20 @@ def test_study_trains_identity_on_celeba_with_real_data_else_synthetic():
     real = study_parameters("smoke", "/some/data", "/tmp/x")["train_sets"]
     assert real["identity"]["train.dataset"] == "celeba" and real["clgn"]["train.dataset"] == "celebamask-hq"
     assert study_parameters("smoke", None, "/tmp/x")["train_sets"]["identity"]["train.dataset"] == "synthetic"
+
+
+def test_dlib_detector_and_landmark_models_are_built_once_per_process():
+    """Every aligner / embedder / identity metric shares one HOG detector and one of each landmark predictor (each
+    build cost ~1-1.5 s per instance); each embedder keeps its own ResNet (dlib's DNN forward is not thread-safe)."""
+    pytest.importorskip("dlib")
+    from faceinpaint_core.data.face_alignment import DlibFaceFinder
+    from faceinpaint_core.metrics.embedders import DlibEmbedder
+    from faceinpaint_core.metrics.identity import dlib_model
+
+    a, b = DlibFaceFinder(), DlibFaceFinder()
+    assert a.detector is b.detector is dlib_model("detector") and a.shape68 is b.shape68 is dlib_model("shape68")
+    e1, e2 = DlibEmbedder(), DlibEmbedder()
+    assert e1.detector is a.detector and e1.shape5 is e2.shape5 is dlib_model("shape5")
+    assert e1.encoder is not e2.encoder
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        dlib_model("resnet")

@@ -75,12 +75,11 @@ class DlibFaceFinder:
     name = "dlib"
 
     def __init__(self, min_size: int = 160, upsample_times: int = 0):
-        from ..metrics.identity import face_model_path, import_dlib
+        from ..metrics.identity import dlib_model, import_dlib
 
         self.dlib = import_dlib()
         self.min_size, self.upsample_times = int(min_size), int(upsample_times)
-        self.detector = self.dlib.get_frontal_face_detector()
-        self.shape68 = self.dlib.shape_predictor(str(face_model_path("shape68")))
+        self.detector, self.shape68 = dlib_model("detector"), dlib_model("shape68")
 
     def landmarks(self, image: np.ndarray, box) -> np.ndarray:
         """dlib's 68 landmarks ``(68, 2)`` (x, y px) of the face in ``box`` of an ``(H, W, 3)`` uint8 image."""

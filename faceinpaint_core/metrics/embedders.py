@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .identity import face_model_path, import_dlib, to_uint8_rgb
+from .identity import dlib_model, face_model_path, import_dlib, to_uint8_rgb
 
 SCORES = ("euclidean", "cosine")
 MISS_POLICIES = ("fullbox", "drop")
@@ -118,8 +118,7 @@ class DlibEmbedder(Embedder):
             raise ValueError(f"on_miss={on_miss!r} unknown; use one of {MISS_POLICIES}")
         self.dlib = import_dlib()
         self.min_size, self.upsample_times, self.on_miss = int(min_size), int(upsample_times), on_miss
-        self.detector = self.dlib.get_frontal_face_detector()
-        self.shape5 = self.dlib.shape_predictor(str(face_model_path("shape5")))
+        self.detector, self.shape5 = dlib_model("detector"), dlib_model("shape5")
         self.encoder = self.dlib.face_recognition_model_v1(str(face_model_path("resnet")))
         self.cache = DescriptorCache(cache_dir)
         self.settings = f"dlib-v1|min{self.min_size}|up{self.upsample_times}|{on_miss}"

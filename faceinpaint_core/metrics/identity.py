@@ -9,6 +9,7 @@ for its pair and is counted — never a crash. Small images are upsampled (bicub
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import importlib.util
@@ -51,6 +52,22 @@ def face_model_path(key: str) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def dlib_model(key: str):
+    """dlib's HOG face detector (``"detector"``) or a ``face_recognition_models`` landmark predictor
+    (``"shape5"``, ``"shape68"``), built once per process and shared: building the detector takes ~1.5 s and the
+    68-point predictor ~1 s on a 2-core CPU, which every detector / embedder / aligner used to pay again (an
+    identity-evaluation job built four). Both are const in dlib (calling them changes nothing), so sharing them
+    across instances and threads is safe; the ResNet descriptor network is not (its forward pass writes its
+    layers' outputs), so every embedder keeps its own."""
+    dlib = import_dlib()
+    if key == "detector":
+        return dlib.get_frontal_face_detector()
+    if key in ("shape5", "shape68"):
+        return dlib.shape_predictor(str(face_model_path(key)))
+    raise ValueError(f"dlib_model: unknown model {key!r}; use detector, shape5 or shape68")
+
+
 def to_uint8_rgb(images: torch.Tensor, min_size: int) -> list[np.ndarray]:
     """(N, 3, H, W) in [0, 1] -> N contiguous (H', W', 3) uint8 arrays, upsampled so min(H', W') >= min_size."""
     x = images.detach().float().cpu()
@@ -82,8 +99,7 @@ class IdentityMetric:
             raise ValueError(f"box_from={box_from!r} unknown; use one of {BOX_MODES}")
         dlib = import_dlib()
         self.min_size, self.upsample_times, self.box_from = int(min_size), int(upsample_times), box_from
-        self.detector = dlib.get_frontal_face_detector()
-        self.shape_predictor = dlib.shape_predictor(str(face_model_path("shape5")))
+        self.detector, self.shape_predictor = dlib_model("detector"), dlib_model("shape5")
         self.encoder = dlib.face_recognition_model_v1(str(face_model_path("resnet")))
         self.name = "identity_dlib"
         self._targets: dict[bytes, tuple] = {}
