@@ -83,6 +83,13 @@ def test_report_shows_the_cpu_profile_beside_the_smoke_one(tmp_path):
     assert "| clgn | 31.5 |" in section and "cccccccccccc" in section and "NOT the `smoke` numbers" in section
     assert "table vs biharmonic (cpu profile)" in section
     assert "## `cpu` profile" not in R.report_markdown(tmp_path / "results" / "cpu", {**params, "profile": "cpu"})
+    # the files it read are the smoke report job's inputs (a new cpu run reruns the report); none for the cpu report
+    from faceinpaint_core.utils.provenance import REPO_ROOT
+
+    files = R.profile_section_files(tmp_path, "smoke")
+    assert set(files) == {cpu / "table_vs_biharmonic.md", cpu / "table_vs_biharmonic.csv"}
+    assert R.profile_section_files(tmp_path, "cpu") == []
+    assert 'profile_section_files(".", PROFILE)' in (REPO_ROOT / "workflow" / "Snakefile").read_text()
 
 
 # -- figures: every drawn text lies inside the canvas -----------------------------------------------------------

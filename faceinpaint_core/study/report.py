@@ -199,18 +199,33 @@ def report_markdown(out_root: str | Path, params: dict) -> str:
 PROFILE_SECTION_TABLES = ("table_vs_biharmonic", "leaderboard", "restoration_table", "tsgan_verification_summary")
 
 
+def other_profile_roots(out_root: str | Path, profile: str | None) -> list[tuple[str, dict, Path]]:
+    """``(profile, its STUDY_PROFILES entry, its root)`` of every other study profile that writes under
+    ``out_root`` (``out_subdir``: the ``cpu`` study's ``results/cpu/``), whether or not it has run."""
+    from .profiles import STUDY_PROFILES
+
+    return [(name, prof, Path(out_root) / prof["out_subdir"]) for name, prof in STUDY_PROFILES.items()
+            if prof.get("out_subdir") and name != profile]
+
+
+def profile_section_files(out_root: str | Path, profile: str | None) -> list[Path]:
+    """Every existing file :func:`profile_sections` reads (tables, the CSVs it takes git SHAs from, the learning
+    curves): the report job's inputs, so that a new ``cpu`` study run refreshes the smoke report's section."""
+    files = []
+    for _, _, root in other_profile_roots(out_root, profile):
+        results = root / "results"
+        files += [results / f"{stem}.md" for stem in PROFILE_SECTION_TABLES if (results / f"{stem}.md").is_file()]
+        files += sorted(results.glob("*.csv")) + sorted((root / "figures").glob("20_learning_curves*.png"))
+    return files
+
+
 def profile_sections(out_root: str | Path, params: dict) -> list[str]:
     """Markdown sections, one per other study profile whose outputs live under this report's ``out_root`` (the
     ``cpu`` study's ``results/cpu/`` beside the smoke study's), each headed and captioned with its profile, its
     git SHA and its own report; empty when none has been run. The tables are read as that study wrote them."""
-    from .profiles import STUDY_PROFILES
-
-    out_root, parts = Path(out_root), []
-    for profile, prof in STUDY_PROFILES.items():
-        sub = prof.get("out_subdir")
-        if not sub or profile == params.get("profile"):
-            continue
-        root = out_root / sub
+    parts = []
+    for profile, prof, root in other_profile_roots(out_root, params.get("profile")):
+        sub = prof["out_subdir"]
         results = root / "results"
         tables = [(stem, results / f"{stem}.md") for stem in PROFILE_SECTION_TABLES]
         if not any(md.is_file() for _, md in tables):
