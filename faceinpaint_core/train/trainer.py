@@ -66,12 +66,12 @@ def to_channels_last(net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
-
 def ema_decay_at(decay: float, updates: int, warmup: bool = True) -> float:
     """The generator EMA's decay at its ``updates``-th update (1-based): ``decay``, or with ``warmup``
     ``min(decay, (1 + updates) / (10 + updates))`` (TensorFlow's ExponentialMovingAverage with ``num_updates``), so
     that the average forgets the random initial weights within a few hundred steps whatever ``decay`` is."""
     return min(decay, (1 + updates) / (10 + updates)) if warmup else decay
+
 
 class Trainer:
     """Trains one method instance into ``run_dir`` (see the module docstring for the step).
