@@ -54,9 +54,11 @@ import torch
 from torch import nn
 
 from .blocks.gam import GlobalAttentionModule
+from .blocks.harmonic_fill import harmonic_fill
 from .blocks.residual import ResidualBlock, norm_layer
 from .blocks.upsample import upsample_conv
 
+HOLE_INITS = ("constant", "harmonic")  # the holes before stage 1: hole_fill (LG-Net: white) | a harmonic fill
 GAM_SCALES = (16, 8, 4)  # decoder scales (1/16, 1/8, 1/4) that get GAM, deep → shallow
 
 
@@ -213,17 +215,21 @@ class CLGN(nn.Module):
         norm: batch | instance | none; gam_rate: GAM reduction r; hole_fill: value put in holes
         before stage 1 (1 = white, LG-Net); upsample: deconv (transposed convolutions, LG-Net's pix2pix U-Net) |
         resize (nearest 2x + 3x3 convolution, :mod:`.blocks.upsample`); full_res_skip: every stage ends in a
-        :class:`FullResHead` that also reads the stage input at full resolution (not in the seed / LG-Net).
+        :class:`FullResHead` that also reads the stage input at full resolution (not in the seed / LG-Net);
+        hole_init: constant (holes = ``hole_fill`` before stage 1, LG-Net) | harmonic (holes filled by
+        :func:`.blocks.harmonic_fill.harmonic_fill`, so stage 1 refines a classical fill; not in the seed / LG-Net).
     """
 
     def __init__(self, stages: int = 3, gam: bool = True, width: int = 64, unet_depth: int = 8,
                  local_blocks: int = 4, local_downs: int = 2, norm: str = "batch", gam_rate: int = 4,
                  gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0, upsample: str = "deconv",
-                 full_res_skip: bool = False):
+                 full_res_skip: bool = False, hole_init: str = "constant"):
         super().__init__()
         if stages not in (1, 2, 3):
             raise ValueError(f"CLGN stages must be 1, 2 or 3, got {stages!r}")
-        self.stages, self.hole_fill = stages, float(hole_fill)
+        if hole_init not in HOLE_INITS:
+            raise ValueError(f"CLGN hole_init must be one of {list(HOLE_INITS)}, got {hole_init!r}")
+        self.stages, self.hole_fill, self.hole_init = stages, float(hole_fill), hole_init
         self.multiple = 2 ** max(unet_depth, local_downs if stages >= 2 else 0)
         rate = lambda k: gam_rate if gam and k in gam_stages else None
         nets = [UNetStage(width, unet_depth, norm, rate(1), upsample=upsample, full_res_skip=full_res_skip),
@@ -253,7 +259,7 @@ class CLGN(nn.Module):
         """
         self._check(masked_image, mask)
         known = masked_image * (1 - mask)
-        comp = known + self.hole_fill * mask
+        comp = harmonic_fill(known, mask) if self.hole_init == "harmonic" else known + self.hole_fill * mask
         out: dict[str, torch.Tensor] = {}
         for k, net in enumerate(self.nets, start=1):
             y = to_unit(net(stage_input(comp, mask)))
