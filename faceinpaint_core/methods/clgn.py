@@ -46,7 +46,8 @@ from ..losses.perceptual import PCONV_LAYERS, VGG16Features, check_layers, perce
 from ..losses.reconstruction import masked_l1
 from ..losses.tv import total_variation
 from ..nets.blocks.residual import NORMS
-from ..nets.clgn import CLGN, init_weights
+from ..nets.blocks.init import init_weights
+from ..nets.clgn import CLGN
 from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator, LGNetPatchGAN
 from ..utils.seeding import torch_generator
 from .base import InpaintMethod, loss_option_problems

@@ -17,7 +17,7 @@ from ..config import TrainConfig
 from ..losses.adversarial import KINDS as ADV_KINDS
 from ..losses.adversarial import AdversarialLoss
 from ..losses.perceptual import VGG16Features
-from ..nets.clgn import init_weights
+from ..nets.blocks.init import init_weights
 from ..nets.discriminators import DISCRIMINATORS, GlobalLocalDiscriminator, LGNetPatchGAN
 from ..utils.seeding import torch_generator
 from .base import InpaintMethod

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..losses.reconstruction import masked_l1
 from ..losses.tv import total_variation
-from ..nets.clgn import init_weights
+from ..nets.blocks.init import init_weights
 from ..nets.lgnet import LGNet
 from ..utils.seeding import torch_generator
 from .clgn import PROFILES as CLGN_PROFILES

@@ -269,28 +269,10 @@ class CLGN(nn.Module):
         return out
 
 
-@torch.no_grad()
-def init_weights(net: nn.Module, generator: torch.Generator, std: float = 0.02) -> nn.Module:
-    """pix2pix / LG-Net initialisation from an explicit generator: N(0, std) convs, N(1, std) norm scales."""
-    for m in net.modules():
-        w = getattr(m, "weight", None)
-        if not isinstance(w, nn.Parameter):
-            continue
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            w.normal_(0.0, std, generator=generator)
-        elif isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)):
-            w.normal_(1.0, std, generator=generator)
-        else:
-            continue
-        if getattr(m, "bias", None) is not None:
-            m.bias.zero_()
-    return net
-
-
 def count_parameters(net: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
 __all__ = ["CLGN", "FullResHead", "UNetStage", "LocalStage", "GAM_SCALES", "stage_input", "to_unit", "unet_widths",
-           "init_weights", "count_parameters"]
+           "count_parameters"]
