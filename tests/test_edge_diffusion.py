@@ -366,3 +366,17 @@ def test_cli_inpaint_steps_reaches_the_sampler_and_other_methods_reject_it(tmp_p
     assert main(["inpaint", "--method", "telea", "--image", str(tmp_path / "x.png"), "--mask", str(tmp_path / "m.png"),
                  "--out", str(tmp_path / "t.png"), "--steps", "3"]) == 2
     assert "--steps" in capsys.readouterr().err
+
+
+def test_hole_init_harmonic_conditions_the_completion_network_on_a_classical_fill():
+    from faceinpaint_core.nets.blocks.harmonic_fill import harmonic_fill
+
+    image, mask = toy_inputs(2, 16)
+    m = tiny_method(hole_init="harmonic", use_edges=False)
+    cond = m.condition(m.build_networks(), image, mask)
+    assert torch.allclose(cond["masked"], harmonic_fill(image * (1 - mask), mask) * 2 - 1, atol=1e-6)
+    const = tiny_method(use_edges=False)
+    assert torch.equal(const.condition(const.build_networks(), image, mask)["masked"],
+                       (image * 2 - 1) * (1 - mask))
+    with pytest.raises(ValueError, match="hole_init"):
+        tiny_method(hole_init="mean")

@@ -309,3 +309,23 @@ def test_facestyle_rec_term_is_edgeconnects_l1():
     assert terms["rec"].item() == pytest.approx(l1_over_hole.item(), rel=1e-5)
     assert terms["rec"].item() == pytest.approx(masked_l1(out["pred"], batch["image"], batch["mask"], 1.0, 1.0,
                                                           "hole_area", "[0,1]").item())
+
+
+def test_hole_init_harmonic_gives_the_generator_a_classical_fill_of_the_hole():
+    """hole_init=harmonic: the input holds a harmonic fill of the hole (hole pixels of the image never reach the
+    network), known pixels unchanged; an unknown value is refused."""
+    from faceinpaint_core.nets.blocks.harmonic_fill import harmonic_fill
+
+    b = toy_batch(2, 32)
+    net = FaceStyleGenerator(**NARROW, mask_channel=True, hole_init="harmonic").eval()
+    x = net._input(b["image"], b["mask"])
+    assert torch.allclose(x[:, :3], harmonic_fill(b["image"] * (1 - b["mask"]), b["mask"]) * 2 - 1)
+    assert torch.allclose(x[:, :3] * (1 - b["mask"]), (b["image"] * 2 - 1) * (1 - b["mask"]))
+    hole = b["mask"].bool().expand_as(b["image"])
+    assert x[:, :3][hole].std() > 0.01  # not a constant: the fill varies with the surrounding pixels
+    noisy = b["image"] + b["mask"] * torch.rand_like(b["image"])
+    regions = regions_onehot(b["parsing"])
+    with torch.no_grad():
+        assert torch.equal(net(b["image"], b["mask"], regions), net(noisy, b["mask"], regions))
+    with pytest.raises(ValueError, match="hole_init"):
+        FaceStyleGenerator(**NARROW, hole_init="mean")

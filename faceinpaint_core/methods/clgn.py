@@ -81,7 +81,8 @@ class CLGNConfig:
     upsample: str = "deconv"        # deconv (LG-Net's pix2pix U-Net: transposed convs) | resize (nearest 2x + 3x3
                                     # conv, Odena et al. 2016); the seed slides do not name the layer
     full_res_skip: bool = False     # every stage also reads its input at full resolution (nets/clgn.py; not LG-Net)
-    hole_init: str = "constant"     # constant (hole_fill, LG-Net) | harmonic (a classical fill to refine; nets/clgn.py)
+    hole_init: str = "constant"     # constant (hole_fill, LG-Net) | harmonic | biharmonic (a classical fill to refine)
+    residual: bool = False          # each stage corrects its input composite (nets/clgn.py; not LG-Net)
     # losses (ablation flags: use_*)
     use_rec: bool = True
     use_adv: bool = True
@@ -220,7 +221,7 @@ class CLGNMethod(InpaintMethod):
         g = CLGN(stages=c.stages, gam=c.gam, width=c.width, unet_depth=c.unet_depth, local_blocks=c.local_blocks,
                  local_downs=c.local_downs, norm=c.norm, gam_rate=c.gam_rate, gam_stages=c.gam_stages,
                  hole_fill=c.hole_fill, upsample=c.upsample, full_res_skip=c.full_res_skip,
-                 hole_init=c.hole_init)
+                 hole_init=c.hole_init, residual=c.residual)
         return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G"))
 
     def build_discriminator(self) -> nn.Module:

@@ -47,6 +47,7 @@ from ..losses.adversarial import KINDS as ADV_KINDS
 from ..losses.adversarial import AdversarialLoss
 from ..losses.feature_matching import feature_matching_loss, sequential_features
 from ..losses.reconstruction import masked_l1
+from ..nets.blocks.harmonic_fill import HOLE_INITS, fill_holes
 from ..nets.discriminators import PatchGAN
 from ..nets.edge_diffusion import CompletionNetwork, EdgeGenerator
 from ..utils.seeding import torch_generator
@@ -82,6 +83,10 @@ class EdgeDiffusionConfig:
     schedule: str = "linear"
     prediction: str = "eps"
     valid_weight: float = 1.0
+    # the hole in the conditioning image: constant (0 in [-1, 1], our reading of the source's masked face) |
+    # harmonic | biharmonic (a classical fill for the network to refine, nets/blocks/harmonic_fill.py; not in
+    # the source)
+    hole_init: str = "constant"
     # sampling (defaults of inpaint(); set_inference_options overrides them without retraining)
     sampler: str = "ddim"
     sample_steps: int = 25
@@ -106,6 +111,7 @@ class EdgeDiffusionConfig:
             (not 1 <= self.sample_steps <= self.timesteps,
              f"sample_steps must be in [1, timesteps={self.timesteps}] (got {self.sample_steps})"),
             (self.eta < 0, f"eta must be >= 0 (got {self.eta})"),
+            (self.hole_init not in HOLE_INITS, f"hole_init must be one of {list(HOLE_INITS)} (got {self.hole_init!r})"),
             (self.width < 1 or self.edge_width < 1, "width and edge_width must be >= 1"),
             (self.train.size % 4, f"train.size must be divisible by 4 (got {self.train.size})"),
             (self.use_edges and not 0 < self.edge_steps < self.train.steps,
@@ -233,9 +239,11 @@ class EdgeDiffusionMethod(InpaintMethod):
         return pred * mask + inp["edges_in"] * (1 - mask), inp["edges_in"]
 
     def condition(self, nets, image: torch.Tensor, mask: torch.Tensor) -> dict:
-        """The completion network's conditioning: masked face in [-1, 1] (0 in the hole), mask, edges (or None)."""
+        """The completion network's conditioning: masked face in [-1, 1] (the hole 0, or filled by ``hole_init``),
+        mask, edges (or None)."""
         edges, edges_in = self.predict_edges(nets, image, mask) if self.cfg.use_edges else (None, None)
-        return {"masked": (image * 2 - 1) * (1 - mask), "mask": mask, "edges": edges, "edges_in": edges_in}
+        masked = fill_holes(self.cfg.hole_init, image * 2 - 1, mask)  # constant: 0 in [-1, 1]
+        return {"masked": masked, "mask": mask, "edges": edges, "edges_in": edges_in}
 
     def _noise_generator(self, nets, device) -> torch.Generator:
         rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0

@@ -54,11 +54,10 @@ import torch
 from torch import nn
 
 from .blocks.gam import GlobalAttentionModule
-from .blocks.harmonic_fill import harmonic_fill
+from .blocks.harmonic_fill import HOLE_INITS, fill_holes  # constant: hole_fill (LG-Net: white)
 from .blocks.residual import ResidualBlock, norm_layer
 from .blocks.upsample import upsample_conv
 
-HOLE_INITS = ("constant", "harmonic")  # the holes before stage 1: hole_fill (LG-Net: white) | a harmonic fill
 GAM_SCALES = (16, 8, 4)  # decoder scales (1/16, 1/8, 1/4) that get GAM, deep → shallow
 
 
@@ -216,20 +215,23 @@ class CLGN(nn.Module):
         before stage 1 (1 = white, LG-Net); upsample: deconv (transposed convolutions, LG-Net's pix2pix U-Net) |
         resize (nearest 2x + 3x3 convolution, :mod:`.blocks.upsample`); full_res_skip: every stage ends in a
         :class:`FullResHead` that also reads the stage input at full resolution (not in the seed / LG-Net);
-        hole_init: constant (holes = ``hole_fill`` before stage 1, LG-Net) | harmonic (holes filled by
-        :func:`.blocks.harmonic_fill.harmonic_fill`, so stage 1 refines a classical fill; not in the seed / LG-Net).
+        hole_init: constant (holes = ``hole_fill`` before stage 1, LG-Net) | harmonic | biharmonic (holes filled by
+        :func:`.blocks.harmonic_fill.fill_holes`, so stage 1 refines a classical fill; not in the seed / LG-Net).
+        residual: each stage outputs its input composite plus a correction, ``clamp(c_{k-1} + tanh(z), 0, 1)``,
+            instead of ``(tanh(z) + 1) / 2`` (not in the seed / LG-Net; with a classical ``hole_init`` stage 1
+            starts from that fill and learns what it gets wrong).
     """
 
     def __init__(self, stages: int = 3, gam: bool = True, width: int = 64, unet_depth: int = 8,
                  local_blocks: int = 4, local_downs: int = 2, norm: str = "batch", gam_rate: int = 4,
                  gam_stages: tuple[int, ...] = (1, 2, 3), hole_fill: float = 1.0, upsample: str = "deconv",
-                 full_res_skip: bool = False, hole_init: str = "constant"):
+                 full_res_skip: bool = False, hole_init: str = "constant", residual: bool = False):
         super().__init__()
         if stages not in (1, 2, 3):
             raise ValueError(f"CLGN stages must be 1, 2 or 3, got {stages!r}")
         if hole_init not in HOLE_INITS:
             raise ValueError(f"CLGN hole_init must be one of {list(HOLE_INITS)}, got {hole_init!r}")
-        self.stages, self.hole_fill, self.hole_init = stages, float(hole_fill), hole_init
+        self.stages, self.hole_fill, self.hole_init, self.residual = stages, float(hole_fill), hole_init, residual
         self.multiple = 2 ** max(unet_depth, local_downs if stages >= 2 else 0)
         rate = lambda k: gam_rate if gam and k in gam_stages else None
         nets = [UNetStage(width, unet_depth, norm, rate(1), upsample=upsample, full_res_skip=full_res_skip),
@@ -259,10 +261,11 @@ class CLGN(nn.Module):
         """
         self._check(masked_image, mask)
         known = masked_image * (1 - mask)
-        comp = harmonic_fill(known, mask) if self.hole_init == "harmonic" else known + self.hole_fill * mask
+        comp = fill_holes(self.hole_init, known, mask, self.hole_fill)
         out: dict[str, torch.Tensor] = {}
         for k, net in enumerate(self.nets, start=1):
-            y = to_unit(net(stage_input(comp, mask)))
+            z = net(stage_input(comp, mask))
+            y = (comp + torch.tanh(z)).clamp(0, 1) if self.residual else to_unit(z)
             comp = known + y * mask
             out[f"stage{k}"], out[f"comp{k}"] = y, comp
         out["pred"] = out[f"stage{self.stages}"]

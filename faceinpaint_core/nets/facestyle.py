@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .blocks.harmonic_fill import HOLE_INITS, fill_holes
 from .blocks.region_norm import AdaptiveStyleFusion, RegionInpaintModule, holed_regions, style_matrix
 
 
@@ -92,12 +93,17 @@ class FaceStyleGenerator(nn.Module):
         last_norm: instance-normalise the last (full-resolution) up-sampling layer too (claim 3: every layer).
         full_res_skip: concatenate the network input to the last decoder output before ``to_rgb`` (not in the
             patent, whose decoder reaches full resolution through one transposed convolution with no skip).
+        hole_init: what fills the hole in the input: ``constant`` (``hole_value``), ``harmonic`` or ``biharmonic``
+            (a classical fill, :func:`.blocks.harmonic_fill.fill_holes`, for the network to refine; not in the patent).
     """
 
     def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
                  n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True,
-                 full_res_skip: bool = False):
+                 full_res_skip: bool = False, hole_init: str = "constant"):
         super().__init__()
+        if hole_init not in HOLE_INITS:
+            raise ValueError(f"FaceStyleGenerator hole_init must be one of {list(HOLE_INITS)}, got {hole_init!r}")
+        self.hole_init = hole_init
         if len(widths) != 5:
             raise ValueError(f"FaceStyleGenerator needs 5 encoder widths, got {widths}")
         self.mask_channel, self.n_regions, self.hole_value = mask_channel, n_regions, float(hole_value)
@@ -115,8 +121,11 @@ class FaceStyleGenerator(nn.Module):
         self.to_rgb = nn.Conv2d(outs[-1] + (in_ch if full_res_skip else 0), 3, 3, padding=1)
 
     def _input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = (image * (1 - mask)) * 2 - 1
-        if self.hole_value != -1.0:
+        if self.hole_init != "constant":
+            x = fill_holes(self.hole_init, image, mask) * 2 - 1
+        else:
+            x = (image * (1 - mask)) * 2 - 1
+        if self.hole_init == "constant" and self.hole_value != -1.0:
             x = x * (1 - mask) + self.hole_value * mask
         return torch.cat([x, mask * 2 - 1], dim=1) if self.mask_channel else x
 
