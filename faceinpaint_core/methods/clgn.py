@@ -166,12 +166,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     # nor LG-Net): CLGN lost every thin-hole cell to biharmonic (NVIDIA 1-10 % 35.17 vs 38.15 dB) and training
     # length was not the cause (8000 steps: +0.1-0.3 dB); measured (results/cpu/diagnostics_clgn_full_res_skip.csv:
     # this profile at 2000 steps, the cpu study's protocol) +0.5-0.8 dB PSNR in every one of the 9 cells.
-    # hole_init=harmonic (stage 1 refines a harmonic fill instead of white holes; not in the seed nor LG-Net): with
-    # the skip on, CLGN still lost strokes 1-10 % and every NVIDIA cell; measured (results/cpu/
-    # diagnostics_clgn_hole_init.csv: this profile at 2000 steps, EMA warm-up, the cpu study's protocol) +0.17-1.01
-    # dB PSNR in all 9 cells, +0.56-1.01 on strokes and NVIDIA
+    # hole_init=biharmonic + residual (stage 1 starts from the biharmonic fill, the study's classical floor, and each
+    # stage outputs its input plus a correction; not in the seed nor LG-Net): with the skip on, CLGN still lost
+    # strokes 1-10 % and every NVIDIA cell. Measured (results/cpu/diagnostics_clgn_hole_init.csv: this profile at
+    # 2000 steps, EMA warm-up, the cpu study's protocol): harmonic fill +0.17-1.01 dB PSNR over white holes in all 9
+    # cells, biharmonic fill +0.07-0.23 over harmonic, biharmonic + residual +0.2-2.7 over harmonic (losing cells of
+    # 18: 8, 8, 1)
     "cpu": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16, "upsample": "resize",
-            "full_res_skip": True, "hole_init": "harmonic",
+            "full_res_skip": True, "hole_init": "biharmonic", "residual": True,
             "use_perc": False, "use_style": False,
             "train": {**_SMALL_TRAIN, "size": 64, "batch_size": 4, "steps": 6000, "lr_warmup": 250,
                       "lr_schedule": "linear_decay", "ema_decay": 0.999, "val_every": 500, "val_curve_images": 32,
