@@ -380,3 +380,20 @@ def test_hole_init_harmonic_conditions_the_completion_network_on_a_classical_fil
                        (image * 2 - 1) * (1 - mask))
     with pytest.raises(ValueError, match="hole_init"):
         tiny_method(hole_init="mean")
+
+
+def test_residual_reads_the_completion_output_as_a_correction_to_the_conditioning_image():
+    image, mask = toy_inputs(2, 16)
+    m = tiny_method(hole_init="biharmonic", residual=True, prediction="x0", use_edges=False)
+    nets = m.build_networks()
+
+    class Zero(nn.Module):
+        def forward(self, masked, mask, edges, *rest):
+            return torch.zeros_like(masked)
+
+    cond = m.condition(nets, image, mask)
+    assert torch.allclose(m._completion(Zero(), cond, torch.zeros_like(image), torch.zeros(2, dtype=torch.long)),
+                          cond["masked"].clamp(-1, 1))
+    with pytest.raises(ValueError, match="residual needs prediction='x0'"):
+        tiny_method(residual=True, prediction="eps")
+    assert tiny_method(residual=True, diffusion=False).cfg.residual  # the one-step GAN reading predicts images

@@ -329,3 +329,17 @@ def test_hole_init_harmonic_gives_the_generator_a_classical_fill_of_the_hole():
         assert torch.equal(net(b["image"], b["mask"], regions), net(noisy, b["mask"], regions))
     with pytest.raises(ValueError, match="hole_init"):
         FaceStyleGenerator(**NARROW, hole_init="mean")
+
+
+def test_residual_output_corrects_the_filled_input():
+    """residual=True: a zero correction returns the (biharmonically filled) input; corrections stay in [-1, 1]."""
+    b = toy_batch(2, 32)
+    regions = regions_onehot(b["parsing"])
+    net = FaceStyleGenerator(**NARROW, mask_channel=True, hole_init="biharmonic", residual=True).eval()
+    with torch.no_grad():
+        net.to_rgb.weight.zero_()
+        net.to_rgb.bias.zero_()
+        out = net(b["image"], b["mask"], regions)
+        assert torch.allclose(out, net._input(b["image"], b["mask"])[:, :3].clamp(-1, 1))
+        net.to_rgb.bias.fill_(5.0)
+        assert net(b["image"], b["mask"], regions).max() <= 1

@@ -47,7 +47,7 @@ from ..losses.adversarial import KINDS as ADV_KINDS
 from ..losses.adversarial import AdversarialLoss
 from ..losses.feature_matching import feature_matching_loss, sequential_features
 from ..losses.reconstruction import masked_l1
-from ..nets.blocks.harmonic_fill import HOLE_INITS, fill_holes
+from ..nets.blocks.harmonic_fill import HOLE_INITS, fill_holes, refine_fill
 from ..nets.discriminators import PatchGAN
 from ..nets.edge_diffusion import CompletionNetwork, EdgeGenerator
 from ..utils.seeding import torch_generator
@@ -87,6 +87,9 @@ class EdgeDiffusionConfig:
     # harmonic | biharmonic (a classical fill for the network to refine, nets/blocks/harmonic_fill.py; not in
     # the source)
     hole_init: str = "constant"
+    # the completion network's output read as a correction to the conditioning image (nets/blocks/harmonic_fill.py
+    # refine_fill): x0 = refine(masked, G(.)) -- x0-prediction or the one-step GAN only; not in the source
+    residual: bool = False
     # sampling (defaults of inpaint(); set_inference_options overrides them without retraining)
     sampler: str = "ddim"
     sample_steps: int = 25
@@ -112,6 +115,8 @@ class EdgeDiffusionConfig:
              f"sample_steps must be in [1, timesteps={self.timesteps}] (got {self.sample_steps})"),
             (self.eta < 0, f"eta must be >= 0 (got {self.eta})"),
             (self.hole_init not in HOLE_INITS, f"hole_init must be one of {list(HOLE_INITS)} (got {self.hole_init!r})"),
+            (self.residual and self.diffusion and self.prediction != "x0",
+             f"residual needs prediction='x0' (a correction to the conditioning image is an x0; got {self.prediction!r})"),
             (self.width < 1 or self.edge_width < 1, "width and edge_width must be >= 1"),
             (self.train.size % 4, f"train.size must be divisible by 4 (got {self.train.size})"),
             (self.use_edges and not 0 < self.edge_steps < self.train.steps,
@@ -260,6 +265,12 @@ class EdgeDiffusionMethod(InpaintMethod):
             return self._edge_forward(nets, image, mask)
         return self._diffusion_forward(nets, image, mask) if self.cfg.diffusion else self._gan_forward(nets, image, mask)
 
+    def _completion(self, G, cond: dict, *x_t_and_t) -> torch.Tensor:
+        """The completion network's output (``x_t, t`` for the diffusion reading, nothing for the one-step GAN); with
+        ``residual`` it is read as a correction to the conditioning image (:func:`refine_fill`, in [-1, 1])."""
+        out = G(cond["masked"], cond["mask"], cond["edges"], *x_t_and_t)
+        return refine_fill(cond["masked"], out, -1.0, 1.0) if self.cfg.residual else out
+
     def _edge_forward(self, nets, image, mask) -> dict:
         inp = self.edge_inputs(image, mask, with_target=True)
         edges = nets["E"](inp["gray_in"], inp["edges_in"], mask)
@@ -272,14 +283,14 @@ class EdgeDiffusionMethod(InpaintMethod):
         t = self.diffusion.sample_timesteps(image.shape[0], g, image.device)
         noise = randn(x0, g)
         x_t = self.diffusion.q_sample(x0, t, noise)
-        out = nets["G"](cond["masked"], mask, cond["edges"], x_t, t)
+        out = self._completion(nets["G"], cond, x_t, t)
         x0_hat, _ = self.diffusion.split(out, x_t, t)
         return {"pred": ((x0_hat + 1) / 2).clamp(0, 1), "model_out": out, "target": self.diffusion.target(x0, noise),
                 "edges": cond["edges"], "phase": "completion"}
 
     def _gan_forward(self, nets, image, mask) -> dict:
         cond = self.condition(nets, image, mask)
-        pred = (nets["G"](cond["masked"], mask, cond["edges"]) + 1) / 2
+        pred = (self._completion(nets["G"], cond) + 1) / 2
         return {"pred": pred, "comp": pred * mask + image * (1 - mask), "edges": cond["edges"], "phase": "completion"}
 
     def _edge_critic(self, nets, gray: torch.Tensor):
@@ -346,11 +357,11 @@ class EdgeDiffusionMethod(InpaintMethod):
         if opts["compile"]:
             G = self._compiled.setdefault(id(G), torch.compile(G))
         amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and opts["bf16"] else contextlib.nullcontext()
-        masked, mask = cond["masked"].contiguous(memory_format=fmt), cond["mask"]
+        cond = {**cond, "masked": cond["masked"].contiguous(memory_format=fmt)}
 
         def denoise(x_t, t):
             with amp:
-                return G(masked, mask, cond["edges"], x_t.contiguous(memory_format=fmt), t).float()
+                return self._completion(G, cond, x_t.contiguous(memory_format=fmt), t).float()
         return denoise
 
     @torch.no_grad()
@@ -366,7 +377,7 @@ class EdgeDiffusionMethod(InpaintMethod):
         cond = self.condition(nets, image, mask)
         out = {"edges": cond["edges"], "edges_in": cond["edges_in"]}
         if not self.cfg.diffusion:
-            pred = (nets["G"](cond["masked"], mask, cond["edges"]).float() + 1) / 2
+            pred = (self._completion(nets["G"], cond).float() + 1) / 2
             return {**out, "pred": mask * pred.clamp(0, 1) + (1 - mask) * image}
         gen = torch_generator(int(opts["seed"]), "edge-diffusion:sample", 0, device=str(image.device))
         pred = inpaint_sample(self.diffusion, self._denoiser(nets, cond, opts), image, mask, steps=int(opts["steps"]),

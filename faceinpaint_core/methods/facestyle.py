@@ -62,6 +62,7 @@ class FaceStyleConfig:
     last_norm: bool = True                                # IN in the last up-sampling layer too (claim 3)
     full_res_skip: bool = False                           # input concatenated before to_rgb (not in the patent)
     hole_init: str = "constant"                           # constant (hole_value) | harmonic | biharmonic (ours)
+    residual: bool = False                                # output = input + a correction (nets/facestyle.py; ours)
     d_width: int = 64
     d_layers: int = 3
     lambda_rec: float = 1.0                               # λ1, eq. (22)
@@ -169,7 +170,7 @@ class FaceStyleMethod(InpaintMethod):
     def build_generator(self) -> FaceStyleGenerator:
         c = self.cfg
         return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel,
-                                  c.hole_value, c.last_norm, c.full_res_skip, c.hole_init)
+                                  c.hole_value, c.last_norm, c.full_res_skip, c.hole_init, c.residual)
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"G": FaceStyleGenerator, "D": PatchGAN}`` (the face parser and the loss VGG are not trained here)."""

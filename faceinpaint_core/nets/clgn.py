@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from .blocks.gam import GlobalAttentionModule
-from .blocks.harmonic_fill import HOLE_INITS, fill_holes  # constant: hole_fill (LG-Net: white)
+from .blocks.harmonic_fill import HOLE_INITS, fill_holes, refine_fill  # constant: hole_fill (LG-Net: white)
 from .blocks.residual import ResidualBlock, norm_layer
 from .blocks.upsample import upsample_conv
 
@@ -265,7 +265,7 @@ class CLGN(nn.Module):
         out: dict[str, torch.Tensor] = {}
         for k, net in enumerate(self.nets, start=1):
             z = net(stage_input(comp, mask))
-            y = (comp + torch.tanh(z)).clamp(0, 1) if self.residual else to_unit(z)
+            y = refine_fill(comp, z) if self.residual else to_unit(z)
             comp = known + y * mask
             out[f"stage{k}"], out[f"comp{k}"] = y, comp
         out["pred"] = out[f"stage{self.stages}"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks.harmonic_fill import HOLE_INITS, fill_holes
+from .blocks.harmonic_fill import HOLE_INITS, fill_holes, refine_fill
 from .blocks.region_norm import AdaptiveStyleFusion, RegionInpaintModule, holed_regions, style_matrix
 
 
@@ -95,15 +95,17 @@ class FaceStyleGenerator(nn.Module):
             patent, whose decoder reaches full resolution through one transposed convolution with no skip).
         hole_init: what fills the hole in the input: ``constant`` (``hole_value``), ``harmonic`` or ``biharmonic``
             (a classical fill, :func:`.blocks.harmonic_fill.fill_holes`, for the network to refine; not in the patent).
+        residual: the output is the input image plus a correction, ``refine_fill(input, to_rgb(f))``, instead of
+            ``tanh(to_rgb(f))`` (eq. (21); not in the patent).
     """
 
     def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
                  n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True,
-                 full_res_skip: bool = False, hole_init: str = "constant"):
+                 full_res_skip: bool = False, hole_init: str = "constant", residual: bool = False):
         super().__init__()
         if hole_init not in HOLE_INITS:
             raise ValueError(f"FaceStyleGenerator hole_init must be one of {list(HOLE_INITS)}, got {hole_init!r}")
-        self.hole_init = hole_init
+        self.hole_init, self.residual = hole_init, residual
         if len(widths) != 5:
             raise ValueError(f"FaceStyleGenerator needs 5 encoder widths, got {widths}")
         self.mask_channel, self.n_regions, self.hole_value = mask_channel, n_regions, float(hole_value)
@@ -156,4 +158,6 @@ class FaceStyleGenerator(nn.Module):
             feat = up(torch.cat([feat, skip], dim=1))
         if self.full_res_skip:
             feat = torch.cat([feat, inp], dim=1)
+        if self.residual:
+            return refine_fill(inp[:, :3], self.to_rgb(feat), -1.0, 1.0)
         return torch.tanh(self.to_rgb(feat))  # eq. (21)

@@ -113,4 +113,10 @@ def fill_holes(kind: str, image: torch.Tensor, mask: torch.Tensor, constant: flo
     raise ValueError(f"hole fill must be one of {list(HOLE_INITS)}, got {kind!r}")
 
 
-__all__ = ["HOLE_INITS", "biharmonic_fill", "fill_holes", "harmonic_fill"]
+def refine_fill(fill: torch.Tensor, z: torch.Tensor, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
+    """A network's raw output ``z`` read as a correction to ``fill`` (a residual output head):
+    ``clamp(fill + (high - low) · tanh(z), low, high)`` for images in ``[low, high]``; ``z = 0`` returns the fill."""
+    return (fill + (high - low) * torch.tanh(z)).clamp(low, high)
+
+
+__all__ = ["HOLE_INITS", "biharmonic_fill", "fill_holes", "harmonic_fill", "refine_fill"]
