@@ -127,8 +127,8 @@ class FaceStyleGenerator(nn.Module):
             x = fill_holes(self.hole_init, image, mask) * 2 - 1
         else:
             x = (image * (1 - mask)) * 2 - 1
-        if self.hole_init == "constant" and self.hole_value != -1.0:
-            x = x * (1 - mask) + self.hole_value * mask
+            if self.hole_value != -1.0:
+                x = x * (1 - mask) + self.hole_value * mask
         return torch.cat([x, mask * 2 - 1], dim=1) if self.mask_channel else x
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
