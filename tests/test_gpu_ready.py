@@ -67,6 +67,16 @@ def test_bf16_channels_last_step_and_fp32_reload(method, tmp_path):
     assert torch.equal(trained, reloaded)
 
 
+@pytest.mark.parametrize("method", ["clgn", "facestyle", "edge-diffusion"])
+def test_classical_fill_flags_train_under_bf16_and_reload(method, tmp_path):
+    """The cpu profiles' hole_init=biharmonic + residual (the CG fill and the residual head) under bf16 autocast and
+    channels-last: a finite step, and the checkpoint reloads into fp32 eager with identical outputs."""
+    sets = {"hole_init": "biharmonic", "residual": True, **({"prediction": "x0"} if method == "edge-diffusion" else {})}
+    trainer, batches = _trainer(method, tmp_path, sets)
+    trained, reloaded = _train_and_reload(trainer, batches, tmp_path)
+    assert torch.equal(trained, reloaded)
+
+
 def _inductor_problem() -> str | None:
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         return "no C compiler: torch.compile's inductor backend cannot build CPU kernels"
