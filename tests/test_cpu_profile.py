@@ -42,6 +42,35 @@ def test_versus_floor_marks_losing_cells():
     assert "1 of 2 cells still lose" in floor_markdown(t) and "m nvidia 1-10 ssim_gauss" in floor_markdown(t)
 
 
+def test_paired_intervals_bootstrap_faces_and_flag_uncertain_cells():
+    """The interval of a constant per-sample difference is that constant; noisy differences around 0 give an
+    interval containing 0, which the markdown names; faces repeated over samples are resampled as clusters."""
+    import numpy as np
+
+    from faceinpaint_core.study.floor import floor_markdown, paired_intervals, versus_floor
+
+    rng = np.random.default_rng(0)
+    n, faces = 40, 10
+    floor = rng.uniform(20, 30, n)
+    per = []
+    signs = np.where(np.arange(n) % faces % 2 == 0, 1.0, -1.0)  # faces alternately +1 and -1 dB: mean 0
+    for b, delta in [("1-10", np.full(n, 0.5)), ("20-30", signs)]:
+        for m, v in (("biharmonic", floor), ("m", floor + delta)):
+            per += [{"method": m, "mask_type": "nvidia", "bin": b, "output": "composite", "image": i,
+                     "faces_unique": faces, "psnr": v[i]} for i in range(n)]
+    per = pd.DataFrame(per)
+    ci = paired_intervals(per, "m", metrics=("psnr",)).set_index("bin")
+    assert ci.loc["1-10", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.5, 0.5])
+    assert ci.loc["1-10", "win_rate"] == 1.0 and ci.loc["1-10", "n_faces"] == faces
+    assert ci.loc["20-30", "ci_low"] < 0 < ci.loc["20-30", "ci_high"]
+    assert paired_intervals(per, "m", metrics=("psnr",)).equals(paired_intervals(per, "m", metrics=("psnr",)))
+    measured = per.groupby(["method", "mask_type", "bin", "output"], as_index=False)["psnr"].mean()
+    measured = measured.rename(columns={"psnr": "value"}).assign(metric="psnr")
+    t = versus_floor(measured, ["m"], metrics=("psnr",), per_image=per)
+    assert {"ci_low", "ci_high", "win_rate"} <= set(t.columns)
+    assert "contains 0 in 1 cells: m nvidia 20-30 psnr" in floor_markdown(t)
+
+
 def test_faces_cycled_to_n_with_unique_count():
     from faceinpaint_core.eval.protocol import load_faces
 
