@@ -170,7 +170,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # stage outputs its input plus a correction; not in the seed nor LG-Net): with the skip on, CLGN still lost
     # strokes 1-10 % and every NVIDIA cell. Measured (results/cpu/diagnostics_clgn_hole_init.csv: this profile at
     # 2000 steps, EMA warm-up, the cpu study's protocol): harmonic fill +0.17-1.01 dB PSNR over white holes in all 9
-    # cells, biharmonic fill +0.07-0.23 over harmonic, biharmonic + residual +0.2-2.7 over harmonic (losing cells of
+    # cells, biharmonic fill -0.01..+0.23 over harmonic, biharmonic + residual +0.2-2.7 over harmonic (losing cells of
     # 18: 8, 8, 1)
     "cpu": {"width": 16, "unet_depth": 6, "local_blocks": 2, "disc_width": 16, "upsample": "resize",
             "full_res_skip": True, "hole_init": "biharmonic", "residual": True,

@@ -135,7 +135,7 @@ PROFILES: dict[str, dict] = {
             # hole_init=biharmonic (the hole enters as the biharmonic fill, the study's classical floor, instead of
             # grey; not in the patent): measured (results/cpu/diagnostics_facestyle_hole_init.csv: this profile at
             # 800 steps, the cpu study's protocol) +0.6-5.1 dB PSNR in all 9 cells, losing cells of 18: 14 -> 8.
-            # Adding residual (output = input + correction) gave 7, within -0.2..+0.3 dB of it per cell: not taken
+            # Adding residual (output = input + correction) also left 8, within -0.2..+0.3 dB per cell: not taken
             "full_res_skip": True, "hole_init": "biharmonic"},
     "full": {},
 }
