@@ -154,6 +154,31 @@ def test_sampler_rejects_bad_options():
         inpaint_sample(diff, ToyDenoiser(), image, mask, steps=2, eta=-1)
 
 
+def test_strength_starts_the_chain_from_the_init_image():
+    """SDEdit start: strength 1 is the usual sampler bit for bit; a small strength ends near ``init`` (a denoiser
+    that predicts x0 = init from any x_t leaves the hole at init); strength < 1 without an init is refused."""
+    diff = GaussianDiffusion(make_betas("linear", 1000), prediction="x0")
+    image, mask = toy_inputs(seed=3)
+    init = torch.rand(image.shape, generator=gen(4)) * 2 - 1
+    base = inpaint_sample(diff, ToyDenoiser(), image, mask, steps=10, generator=gen(2))
+    same = inpaint_sample(diff, ToyDenoiser(), image, mask, steps=10, generator=gen(2), init=init, strength=1.0)
+    assert torch.equal(base, same)
+    evals = []
+
+    def to_init(x_t, t):
+        evals.append(int(t[0]))
+        return init
+
+    out = inpaint_sample(diff, to_init, image, mask, steps=10, generator=gen(2), init=init, strength=0.3)
+    hole = mask.expand_as(image) == 1
+    assert torch.allclose(out[hole], ((init + 1) / 2).clamp(0, 1)[hole], atol=1e-4)
+    assert evals[0] == round(0.3 * 999) and len(evals) < 10  # only the part of the chain below t0 runs
+    with pytest.raises(ValueError, match="init"):
+        inpaint_sample(diff, ToyDenoiser(), image, mask, steps=4, strength=0.5)
+    with pytest.raises(ValueError, match="strength"):
+        inpaint_sample(diff, ToyDenoiser(), image, mask, steps=4, init=init, strength=0.0)
+
+
 # -- blocks and networks ----------------------------------------------------------------------
 def receptive_field(block: nn.Module, channels: int, size: int = 64) -> int:
     """Side of the input square that influences the centre output pixel (input-gradient probe)."""
@@ -280,7 +305,12 @@ def test_inpaint_keeps_known_pixels_and_inference_options():
     assert opts["steps"] == 3 and opts["sampler"] == "ddpm" and method.inference["eta"] == 0.0
     shots = method.trajectory(nets, image, mask, frames=3)
     assert [s["t"] for s in shots][-1] == -1 and shots[0]["t"] == 999 and len(shots) == 4
+    assert method.set_inference_options(strength=0.5)["strength"] == 0.5
+    half = method.inpaint(nets, image * (1 - mask), mask)  # starts from the conditioning image, fewer steps
+    assert torch.equal(half[known], image[known]) and not torch.equal(half, out)
+    method.set_inference_options(strength=1.0)
     for bad, word in (({"steps": 0}, r"\[1, 1000\]"), ({"sampler": "gan"}, "sampler"), ({"eta": -1}, "eta"),
+                      ({"strength": 0}, "strength"), ({"strength": 1.5}, "strength"),
                       ({"stepz": 3}, "unknown inference option")):
         with pytest.raises(ValueError, match=word):
             method.set_inference_options(**bad)

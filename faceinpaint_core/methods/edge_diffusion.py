@@ -53,7 +53,7 @@ from ..nets.edge_diffusion import CompletionNetwork, EdgeGenerator
 from ..utils.seeding import torch_generator
 from .base import InpaintMethod
 
-INFERENCE_OPTIONS = ("steps", "sampler", "eta", "seed", "bf16", "channels_last", "compile")
+INFERENCE_OPTIONS = ("steps", "sampler", "eta", "strength", "seed", "bf16", "channels_last", "compile")
 
 
 def _paper_train() -> TrainConfig:
@@ -94,6 +94,9 @@ class EdgeDiffusionConfig:
     sampler: str = "ddim"
     sample_steps: int = 25
     eta: float = 0.0
+    # < 1: start the reverse process from the conditioning image (the hole_init fill) noised to strength · T
+    # (SDEdit, diffusion/sampling.py), not from pure noise; 1 = the source's sampler. Not in the source
+    sample_strength: float = 1.0
     sample_seed: int = 0
     infer_bf16: bool = True           # CUDA only
     infer_channels_last: bool = True  # CUDA only
@@ -114,6 +117,7 @@ class EdgeDiffusionConfig:
             (not 1 <= self.sample_steps <= self.timesteps,
              f"sample_steps must be in [1, timesteps={self.timesteps}] (got {self.sample_steps})"),
             (self.eta < 0, f"eta must be >= 0 (got {self.eta})"),
+            (not 0 < self.sample_strength <= 1, f"sample_strength must be in (0, 1] (got {self.sample_strength})"),
             (self.hole_init not in HOLE_INITS, f"hole_init must be one of {list(HOLE_INITS)} (got {self.hole_init!r})"),
             (self.residual and self.diffusion and self.prediction != "x0",
              f"residual needs prediction='x0' (a correction to the conditioning image is an x0; got {self.prediction!r})"),
@@ -202,7 +206,7 @@ class EdgeDiffusionMethod(InpaintMethod):
         super().__init__(cfg)
         self.diffusion = GaussianDiffusion.from_config(cfg.schedule, cfg.timesteps, cfg.prediction)
         self.inference: dict[str, Any] = {"steps": cfg.sample_steps, "sampler": cfg.sampler, "eta": cfg.eta,
-                                          "seed": cfg.sample_seed, "bf16": cfg.infer_bf16,
+                                          "strength": cfg.sample_strength, "seed": cfg.sample_seed, "bf16": cfg.infer_bf16,
                                           "channels_last": cfg.infer_channels_last, "compile": False}
         self._edge_adv, self._adv = AdversarialLoss(cfg.edge_adv_kind), AdversarialLoss(cfg.adv_kind)
         self._compiled: dict[int, nn.Module] = {}
@@ -340,7 +344,8 @@ class EdgeDiffusionMethod(InpaintMethod):
 
     # -- inference --------------------------------------------------------------------------
     def set_inference_options(self, **opts) -> dict[str, Any]:
-        """Change sampling without retraining: ``steps``, ``sampler`` (ddim | ddpm), ``eta``, ``seed``, ``bf16``,
+        """Change sampling without retraining: ``steps``, ``sampler`` (ddim | ddpm), ``eta``, ``strength`` (where
+        the chain starts, SDEdit: 1 = pure noise), ``seed``, ``bf16``,
         ``channels_last``, ``compile`` (CUDA-only speed options). Returns the options now in force."""
         unknown = sorted(set(opts) - set(INFERENCE_OPTIONS))
         if unknown:
@@ -351,7 +356,10 @@ class EdgeDiffusionMethod(InpaintMethod):
         timestep_sequence(self.diffusion.T, int(new["steps"]))  # validates 1 <= steps <= T
         if float(new["eta"]) < 0:
             raise ValueError(f"eta must be >= 0, got {new['eta']}")
-        self.inference = {**new, "steps": int(new["steps"]), "eta": float(new["eta"]), "seed": int(new["seed"])}
+        if not 0 < float(new["strength"]) <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {new['strength']}")
+        self.inference = {**new, "steps": int(new["steps"]), "eta": float(new["eta"]),
+                          "strength": float(new["strength"]), "seed": int(new["seed"])}
         return dict(self.inference)
 
     def _denoiser(self, nets, cond: dict, opts: dict):
@@ -387,7 +395,8 @@ class EdgeDiffusionMethod(InpaintMethod):
             return {**out, "pred": mask * pred.clamp(0, 1) + (1 - mask) * image}
         gen = torch_generator(int(opts["seed"]), "edge-diffusion:sample", 0, device=str(image.device))
         pred = inpaint_sample(self.diffusion, self._denoiser(nets, cond, opts), image, mask, steps=int(opts["steps"]),
-                              sampler=opts["sampler"], eta=float(opts["eta"]), generator=gen, callback=callback)
+                              sampler=opts["sampler"], eta=float(opts["eta"]), generator=gen, callback=callback,
+                              init=cond["masked"], strength=float(opts["strength"]))
         return {**out, "pred": pred}
 
     @torch.no_grad()
