@@ -342,3 +342,24 @@ def test_residual_output_corrects_the_filled_input():
         assert torch.allclose(out, net._input(b["image"], b["mask"])[:, :3].clamp(-1, 1))
         net.to_rgb.bias.fill_(5.0)
         assert net(b["image"], b["mask"], regions).max() <= 1
+
+
+def test_full_res_head_is_clgns_block_and_starts_at_the_fill():
+    """full_res_head: CLGN's FullResHead (one shared block) replaces to_rgb; with residual it starts at the fill."""
+    from faceinpaint_core.nets.blocks.full_res_head import FullResHead
+    from faceinpaint_core.nets.clgn import FullResHead as ClgnHead
+
+    assert ClgnHead is FullResHead
+    b = toy_batch(2, 32)
+    regions = regions_onehot(b["parsing"])
+    torch.manual_seed(0)
+    net = FaceStyleGenerator(**NARROW, mask_channel=True, full_res_skip=True, full_res_head=True,
+                             hole_init="biharmonic", residual=True).eval()
+    assert isinstance(net.head, FullResHead) and not hasattr(net, "to_rgb")
+    with torch.no_grad():
+        out = net(b["image"], b["mask"], regions)
+        assert torch.allclose(out, net._input(b["image"], b["mask"])[:, :3].clamp(-1, 1))
+        net.head.body[-1].bias.fill_(0.3)
+        assert not torch.allclose(net(b["image"], b["mask"], regions), out)
+    with pytest.raises(ValueError, match="full_res_skip"):
+        FaceStyleGenerator(**NARROW, full_res_head=True)

@@ -61,6 +61,7 @@ class FaceStyleConfig:
     hole_value: float = -1.0                              # the hole in the [-1, 1] input: -1 = black (patent)
     last_norm: bool = True                                # IN in the last up-sampling layer too (claim 3)
     full_res_skip: bool = False                           # input concatenated before to_rgb (not in the patent)
+    full_res_head: bool = False                           # with full_res_skip: CLGN's two-conv FullResHead (ours)
     hole_init: str = "constant"                           # constant (hole_value) | harmonic | biharmonic (ours)
     residual: bool = False                                # output = input + a correction (nets/facestyle.py; ours)
     d_width: int = 64
@@ -177,7 +178,8 @@ class FaceStyleMethod(InpaintMethod):
     def build_generator(self) -> FaceStyleGenerator:
         c = self.cfg
         return FaceStyleGenerator(c.widths, c.style_widths, c.style_dim, c.n_regions, c.mask_channel,
-                                  c.hole_value, c.last_norm, c.full_res_skip, c.hole_init, c.residual)
+                                  c.hole_value, c.last_norm, c.full_res_skip, c.hole_init, c.residual,
+                                  c.full_res_head)
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"G": FaceStyleGenerator, "D": PatchGAN}`` (the face parser and the loss VGG are not trained here)."""

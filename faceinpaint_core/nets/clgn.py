@@ -53,6 +53,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .blocks.full_res_head import FullResHead
 from .blocks.gam import GlobalAttentionModule
 from .blocks.harmonic_fill import HOLE_INITS, fill_holes, refine_fill  # constant: hole_fill (LG-Net: white)
 from .blocks.residual import ResidualBlock, norm_layer
@@ -81,22 +82,6 @@ def stage_input(composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def to_unit(z: torch.Tensor) -> torch.Tensor:
     """Output activation: ``(tanh(z) + 1) / 2`` in [0, 1]."""
     return (torch.tanh(z) + 1) / 2
-
-
-class FullResHead(nn.Module):
-    """Output head with a full-resolution skip (``full_res_skip``): ``conv3x3(ReLU(conv3x3(cat(f, x_in))))``.
-
-    Args: features: channels of the full-resolution features ``f``; in_channels: channels of the stage input
-    ``x_in``; out_channels: output channels.
-    """
-
-    def __init__(self, features: int, in_channels: int, out_channels: int):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(features + in_channels, features, 3, 1, 1), nn.ReLU(),
-                                  nn.Conv2d(features, out_channels, 3, 1, 1))
-
-    def forward(self, features: torch.Tensor, stage_in: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([features, stage_in], dim=1))
 
 
 class UNetStage(nn.Module):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .blocks.full_res_head import FullResHead
 from .blocks.harmonic_fill import HOLE_INITS, fill_holes, refine_fill
 from .blocks.region_norm import AdaptiveStyleFusion, RegionInpaintModule, holed_regions, style_matrix
 
@@ -93,6 +94,9 @@ class FaceStyleGenerator(nn.Module):
         last_norm: instance-normalise the last (full-resolution) up-sampling layer too (claim 3: every layer).
         full_res_skip: concatenate the network input to the last decoder output before ``to_rgb`` (not in the
             patent, whose decoder reaches full resolution through one transposed convolution with no skip).
+        full_res_head: with ``full_res_skip``, the last features and the input pass through
+            :class:`~faceinpaint_core.nets.blocks.full_res_head.FullResHead` (two convolutions, as CLGN's stages)
+            instead of the single ``to_rgb`` convolution (not in the patent).
         hole_init: what fills the hole in the input: ``constant`` (``hole_value``), ``harmonic`` or ``biharmonic``
             (a classical fill, :func:`.blocks.harmonic_fill.fill_holes`, for the network to refine; not in the patent).
         residual: the output is the input image plus a correction, ``refine_fill(input, to_rgb(f))``, instead of
@@ -103,8 +107,11 @@ class FaceStyleGenerator(nn.Module):
 
     def __init__(self, widths=(64, 128, 256, 512, 512), style_widths=(64, 128, 256, 256), style_dim: int = 256,
                  n_regions: int = 8, mask_channel: bool = False, hole_value: float = -1.0, last_norm: bool = True,
-                 full_res_skip: bool = False, hole_init: str = "constant", residual: bool = False):
+                 full_res_skip: bool = False, hole_init: str = "constant", residual: bool = False,
+                 full_res_head: bool = False):
         super().__init__()
+        if full_res_head and not full_res_skip:
+            raise ValueError("FaceStyleGenerator full_res_head=True needs full_res_skip=True (the head reads the input)")
         if hole_init not in HOLE_INITS:
             raise ValueError(f"FaceStyleGenerator hole_init must be one of {list(HOLE_INITS)}, got {hole_init!r}")
         self.hole_init, self.residual = hole_init, residual
@@ -121,11 +128,14 @@ class FaceStyleGenerator(nn.Module):
         ins = (widths[4], outs[0] + widths[3], outs[1] + widths[2], outs[2] + widths[1], outs[3] + widths[0])
         self.decoder = nn.ModuleList([up_layer(a, b, last_norm or k < len(outs) - 1)
                                       for k, (a, b) in enumerate(zip(ins, outs))])
-        self.full_res_skip = full_res_skip
-        self.to_rgb = nn.Conv2d(outs[-1] + (in_ch if full_res_skip else 0), 3, 3, padding=1)
-        if residual:  # the correction starts at 0, so the untrained network returns its input's fill exactly
-            nn.init.zeros_(self.to_rgb.weight)
-            nn.init.zeros_(self.to_rgb.bias)
+        self.full_res_skip, self.full_res_head = full_res_skip, full_res_head
+        if full_res_head:  # residual: the correction starts at 0, so the untrained network returns its input's fill
+            self.head = FullResHead(outs[-1], in_ch, 3, zero_last=residual)
+        else:
+            self.to_rgb = nn.Conv2d(outs[-1] + (in_ch if full_res_skip else 0), 3, 3, padding=1)
+            if residual:
+                nn.init.zeros_(self.to_rgb.weight)
+                nn.init.zeros_(self.to_rgb.bias)
 
     def _input(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.hole_init != "constant":
@@ -161,8 +171,10 @@ class FaceStyleGenerator(nn.Module):
         feat = self.decoder[0](feat)  # eq. (19)
         for up, skip in zip(self.decoder[1:], reversed(repaired)):  # eq. (20), with F^sr
             feat = up(torch.cat([feat, skip], dim=1))
-        if self.full_res_skip:
-            feat = torch.cat([feat, inp], dim=1)
+        if self.full_res_head:
+            z = self.head(feat, inp)
+        else:
+            z = self.to_rgb(torch.cat([feat, inp], dim=1) if self.full_res_skip else feat)
         if self.residual:
-            return refine_fill(inp[:, :3], self.to_rgb(feat), -1.0, 1.0)
-        return torch.tanh(self.to_rgb(feat))  # eq. (21)
+            return refine_fill(inp[:, :3], z, -1.0, 1.0)
+        return torch.tanh(z)  # eq. (21)
