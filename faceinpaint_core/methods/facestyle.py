@@ -139,8 +139,10 @@ PROFILES: dict[str, dict] = {
             # residual (output = the filled input + a correction whose layer starts at zero, so the untrained network
             # is the fill): 8 -> 4 losing cells at 800 steps, thin holes +0.8..+1.7 dB (same csv; a first residual arm
             # with PyTorch's default init of that layer started 6 dB below its own fill and left 8). 3000 steps: the
-            # residual run is ~0.29 s/step on one loaded thread (~15 min)
-            "full_res_skip": True, "hole_init": "biharmonic", "residual": True},
+            # residual run is ~0.29 s/step on one loaded thread (~15 min). full_res_head (CLGN's two-convolution
+            # FullResHead over [features, input] instead of one to_rgb convolution; not in the patent): 4 -> 1 losing
+            # cells at 800 steps, thin holes +0.46..+0.80 dB (NVIDIA 1-10 % 37.36 -> 38.16; same csv)
+            "full_res_skip": True, "hole_init": "biharmonic", "residual": True, "full_res_head": True},
     "full": {},
 }
 

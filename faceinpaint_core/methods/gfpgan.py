@@ -123,11 +123,16 @@ PROFILES: dict[str, dict] = {
     # warm-up is for RMSProp (wgan_clip's optimiser): it has no bias correction, so its first updates are
     # lr / sqrt(1 - 0.99^k) -- 10x the rate at k = 1, 3x at k = 10 -- which in smoke (lr 1e-3, no warm-up) threw
     # the restorer's output to a pixel L1 of 222 at step 5 before it recovered
+    # No identity loss (id_weight 0): the only recogniser here is the study's own 64-px network
+    # (verification ACC 0.61 on clean frontal pairs, near chance), and its loss cost 0.7-1.6 dB at every severity
+    # (results/cpu/diagnostics_gfpgan.csv, this profile at 800 steps: 21.95 / 18.98 / 17.05 dB without it, 20.30 /
+    # 18.10 / 16.38 with it; dropping the random-VGG perceptual and component losses instead changed -0.2..-0.3).
+    # With real ArcFace weights (identity_weights) the full profile keeps GFPGAN's identity loss
     "cpu": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 800, "train.ckpt_every": 400,
             "train.log_every": 10, "train.sample_every": 800, "train.n_critic": 1, "train.lr_g": 1e-3,
             "train.lr_d": 1e-4, "train.lr_warmup": 100, "train.lr_schedule": "linear_decay",
             "train.ema_decay": 0.99, "pix_weight": 1.0, "unet_width": 32, "d_width": 32,
-            "prior_style_dim": 64, "prior_n_mlp": 2, "prior_width": 32},
+            "prior_style_dim": 64, "prior_n_mlp": 2, "prior_width": 32, "id_weight": 0.0},
     "full": {},
 }
 
