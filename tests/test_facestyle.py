@@ -363,3 +363,7 @@ def test_full_res_head_is_clgns_block_and_starts_at_the_fill():
         assert not torch.allclose(net(b["image"], b["mask"], regions), out)
     with pytest.raises(ValueError, match="full_res_skip"):
         FaceStyleGenerator(**NARROW, full_res_head=True)
+    from faceinpaint_core.methods.facestyle import FaceStyleConfig
+
+    with pytest.raises(ValueError, match="FaceStyleConfig: full_res_head=true needs full_res_skip"):
+        FaceStyleConfig(full_res_head=True)

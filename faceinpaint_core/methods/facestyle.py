@@ -82,6 +82,8 @@ class FaceStyleConfig:
 
     def __post_init__(self):
         problems = loss_option_problems(self)
+        if self.full_res_head and not self.full_res_skip:
+            problems.append("full_res_head=true needs full_res_skip=true (the head reads the network input)")
         if problems:
             raise ValueError("FaceStyleConfig: " + "; ".join(problems))
 
