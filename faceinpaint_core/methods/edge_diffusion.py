@@ -206,7 +206,8 @@ class EdgeDiffusionMethod(InpaintMethod):
         super().__init__(cfg)
         self.diffusion = GaussianDiffusion.from_config(cfg.schedule, cfg.timesteps, cfg.prediction)
         self.inference: dict[str, Any] = {"steps": cfg.sample_steps, "sampler": cfg.sampler, "eta": cfg.eta,
-                                          "strength": cfg.sample_strength, "seed": cfg.sample_seed, "bf16": cfg.infer_bf16,
+                                          "strength": cfg.sample_strength, "seed": cfg.sample_seed,
+                                          "bf16": cfg.infer_bf16,
                                           "channels_last": cfg.infer_channels_last, "compile": False}
         self._edge_adv, self._adv = AdversarialLoss(cfg.edge_adv_kind), AdversarialLoss(cfg.adv_kind)
         self._compiled: dict[int, nn.Module] = {}

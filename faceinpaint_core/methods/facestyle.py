@@ -114,9 +114,9 @@ PROFILES: dict[str, dict] = {
               "widths": (16, 32, 64, 64, 64), "style_widths": (16, 32, 64, 64), "style_dim": 64,
               "d_width": 16, "d_layers": 3},
     # the `cpu` study (issue 17): the smoke network trained <= 20 min on the 2-core CPU: 3000 steps of batch 4
-    # (2400 before the residual head: 0.41 s/step on one loaded thread then; ~0.29 now), lr_g 5e-4 (smoke's measured rate) with 100
-    # warm-up steps and a linear decay over the second half, generator EMA 0.995 (0.999^3000 would leave 5 % of
-    # the initial network in the EMA), mask_channel on (measured in
+    # (2400 before the residual head: 0.41 s/step on one loaded thread then; ~0.29 now), lr_g 5e-4 (smoke's
+    # measured rate) with 100 warm-up steps and a linear decay over the second half, generator EMA 0.995
+    # (0.999^3000 would leave 5 % of the initial network in the EMA), mask_channel on (measured in
     # issue 17 after 3000 steps, irregular 1-10 / 20-30 / 40-50 %: PSNR 29.8 / 23.1 / 20.1 with vs 28.3 / 21.8 /
     # 19.1 without). No instance norm in the last (full-resolution) up-sampling layer and the hole entering as 0
     # (mid-grey) instead of -1: measured (results/cpu/diagnostics.csv: smoke network + mask channel, 250 steps,

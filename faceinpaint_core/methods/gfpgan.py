@@ -117,9 +117,9 @@ PROFILES: dict[str, dict] = {
               "train.log_every": 5, "train.sample_every": 100, "train.n_critic": 1, "train.lr_g": 1e-3,
               "train.lr_d": 1e-4, "train.ema_decay": 0.9, "pix_weight": 1.0, "unet_width": 32, "d_width": 32,
               "prior_style_dim": 64, "prior_n_mlp": 2, "prior_width": 32},
-    # the `cpu` study (issue 17): smoke's restorer trained 8x longer (~13 min at ~0.9 s/step; with the prior's
-    # ~3 min, <= 20 min), a 100-step linear warm-up, a linear decay over the second half and EMA 0.99 (0.99^800 = 3e-4 of the
-    # initial restorer left in the EMA; 0.999 had left 45 % and scored PSNR 13.9 mild). The
+    # the `cpu` study (issue 17): smoke's restorer trained 16x longer (1600 steps, ~15 min; with the prior's ~3 min,
+    # <= 20 min), a 100-step linear warm-up, a linear decay over the second half and EMA 0.99 (0.99^800 = 3e-4 of
+    # the initial restorer left in the EMA; 0.999 had left 45 % and scored PSNR 13.9 mild at 800 steps). The
     # warm-up is for RMSProp (wgan_clip's optimiser): it has no bias correction, so its first updates are
     # lr / sqrt(1 - 0.99^k) -- 10x the rate at k = 1, 3x at k = 10 -- which in smoke (lr 1e-3, no warm-up) threw
     # the restorer's output to a pixel L1 of 222 at step 5 before it recovered
@@ -127,7 +127,7 @@ PROFILES: dict[str, dict] = {
     # (verification ACC 0.61 on clean frontal pairs, near chance), and its loss cost 0.7-1.6 dB at every severity
     # (results/cpu/diagnostics_gfpgan.csv, this profile at 800 steps: 21.95 / 18.98 / 17.05 dB without it, 20.30 /
     # 18.10 / 16.38 with it; dropping the random-VGG perceptual and component losses instead changed -0.2..-0.3).
-    # With real ArcFace weights (identity_weights) the full profile keeps GFPGAN's identity loss
+    # With real ArcFace weights (identity_checkpoint) the full profile keeps GFPGAN's identity loss
     # 1600 steps, not 800 (fourth session; same csv, no identity loss): 22.77 / 19.41 / 17.20 dB against 21.95 /
     # 18.98 / 17.05, 15 min on one loaded thread (+ the prior's ~3 min)
     "cpu": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 1600, "train.ckpt_every": 400,
