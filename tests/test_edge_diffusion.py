@@ -427,3 +427,45 @@ def test_residual_reads_the_completion_output_as_a_correction_to_the_conditionin
     with pytest.raises(ValueError, match="residual needs prediction='x0'"):
         tiny_method(residual=True, prediction="eps")
     assert tiny_method(residual=True, diffusion=False).cfg.residual  # the one-step GAN reading predicts images
+
+
+def test_denoise_from_truth_and_distortion_by_timestep():
+    """An untrained residual x0-denoiser (zero-initialised head) returns its conditioning fill at every t; an oracle
+    that copies the (noise-free) x_t at t = 0 recovers the face; the table's chain output is the method's sample."""
+    import matplotlib.pyplot as plt
+
+    from faceinpaint_core.study.figures_diffusion import distortion_by_timestep, distortion_by_timestep_figure
+
+    image, mask = toy_inputs(2, 32)
+    m = tiny_method(hole_init="biharmonic", residual=True, prediction="x0", use_edges=False)
+    nets = {k: v.eval() for k, v in m.build_networks().items()}
+    for t in (999, 10):
+        out = m.denoise_from_truth(nets, image, mask, t, gen(1))
+        assert torch.allclose(out["x0_hat"], out["fill"], atol=1e-6)
+        assert torch.equal(out["x0_hat"][mask.expand_as(image) == 0], image[mask.expand_as(image) == 0])
+    with pytest.raises(ValueError, match="timestep"):
+        m.denoise_from_truth(nets, image, mask, 1000, gen(1))
+    table = distortion_by_timestep(m, nets, image, mask, timesteps=(999, 0))
+    fill = table.loc[table.estimate == "conditioning fill", "psnr"].item()
+    assert table.loc[table.estimate == "from true x_t", "psnr"].tolist() == pytest.approx([fill, fill])
+    assert (table.estimate == "DDIM chain").sum() == m.inference["steps"]
+    sample = m.sample(nets, image * (1 - mask), mask)["pred"]
+    from faceinpaint_core.metrics import psnr
+    expect = float(psnr((sample * 255).round() / 255, image).mean())
+    assert table.loc[table.estimate == "sample (chain output)", "psnr"].item() == pytest.approx(expect, abs=1e-4)
+
+    # an oracle reading x0 = x_t: exact when x_t is the clean face (t = 0 of the linear schedule is nearly clean)
+    plain = tiny_method(prediction="x0", use_edges=False)
+    pnets = {k: v.eval() for k, v in plain.build_networks().items()}
+    plain._completion = lambda G, cond, x_t, t: x_t
+    good = plain.denoise_from_truth(pnets, image, mask, 0, gen(2))["x0_hat"]
+    bad = plain.denoise_from_truth(pnets, image, mask, 999, gen(2))["x0_hat"]
+    assert float(psnr(good, image).mean()) > float(psnr(bad, image).mean()) + 10
+    fig = distortion_by_timestep_figure(table.assign(cell="a"), title="t")
+    plt.close(fig)
+    fig = distortion_by_timestep_figure(table, floor=20.0)
+    assert len(fig.axes) == 1
+    plt.close(fig)
+    with pytest.raises(ValueError, match="diffusion"):
+        gan = tiny_method(diffusion=False, use_edges=False)
+        gan.denoise_from_truth(gan.build_networks(), image, mask, 5, gen(1))

@@ -406,6 +406,35 @@ class EdgeDiffusionMethod(InpaintMethod):
         return self.sample(nets, image, mask)["pred"]
 
     @torch.no_grad()
+    def denoise_from_truth(self, nets, image: torch.Tensor, mask: torch.Tensor, t: int,
+                           generator: torch.Generator) -> dict:
+        """Diagnostic: the denoiser's ``x̂_0`` when it is given the *true* face noised to timestep ``t``
+        (``x_t ~ q(x_t | x_0)``, exactly what training shows it), not a sampler's own ``x_t``.
+
+        At ``t = T − 1`` the input carries no information about the face, so ``x̂_0`` is the network's estimate of
+        the posterior mean ``E[x_0 | masked face, edges]``, the distortion-optimal read-out of the same network.
+
+        Args:
+            image: ``(N, 3, H, W)`` in [0, 1], the whole face (its hole pixels are the ground truth).
+            mask: ``(N, 1, H, W)``, 1 = hole. generator: the noise draw.
+        Returns: ``{"x0_hat": (N, 3, H, W) in [0, 1], "fill": the conditioning image (the ``hole_init`` fill) in
+        [0, 1]}``; both equal ``image`` outside the hole.
+        """
+        if not self.cfg.diffusion:
+            raise ValueError("denoise_from_truth needs the diffusion reading (diffusion=True)")
+        if not 0 <= t < self.diffusion.T:
+            raise ValueError(f"timestep must be in [0, {self.diffusion.T}), got {t}")
+        mask = mask.to(image.dtype)
+        cond = self.condition(nets, image * (1 - mask), mask)
+        tt = torch.full((image.shape[0],), t, device=image.device, dtype=torch.long)
+        x_t = self.diffusion.q_sample(image * 2 - 1, tt, randn(image, generator))
+        x0, _ = self.diffusion.split(self._denoiser(nets, cond, self.inference)(x_t, tt), x_t, tt)
+
+        def paste(x):
+            return mask * ((x + 1) / 2).clamp(0, 1) + (1 - mask) * image
+        return {"x0_hat": paste(x0), "fill": paste(cond["masked"])}
+
+    @torch.no_grad()
     def trajectory(self, nets, image: torch.Tensor, mask: torch.Tensor, frames: int = 6, **overrides) -> list[dict]:
         """Snapshots of the reverse process for figures: ``frames`` evenly spaced steps (the last is t = 0), each
         ``{"t": int, "x_t": (N, 3, H, W) [0, 1], "x0_hat": (N, 3, H, W) [0, 1]}``, plus the final output."""

@@ -113,3 +113,76 @@ def sampling_curve_figure(curve: pd.DataFrame, title: str = ""):
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+#: Timesteps at which :func:`distortion_by_timestep` asks the denoiser for ``x̂_0`` from the true ``x_t`` (T = 1000).
+X0_TIMESTEPS = (999, 900, 800, 700, 600, 500, 400, 300, 200, 100, 50, 10, 0)
+
+
+def distortion_by_timestep(method, nets, image: torch.Tensor, mask: torch.Tensor, timesteps=X0_TIMESTEPS,
+                           seed: int = 0) -> pd.DataFrame:
+    """Where a diffusion inpainter's PSNR goes: the denoiser's ``x̂_0`` against the timestep, two ways.
+
+    * ``from true x_t``: ``x̂_0`` given the ground truth noised to ``t`` (:meth:`denoise_from_truth`); at ``t = T − 1``
+      this is the network's posterior-mean estimate, and it should improve monotonically as ``t`` falls;
+    * ``DDIM chain``: ``x̂_0`` at every step of the method's own sampler (its inference options), whose last step is
+      the sample the study scores. A calibrated posterior sampler ends near twice the posterior mean's squared
+      error (``E‖x_s − x‖² = E‖μ − x‖² + E‖x_s − μ‖²``, about 3 dB of PSNR): that gap is the price of sampling,
+      not a training fault;
+    * ``conditioning fill``: the ``hole_init`` image the denoiser is conditioned on (one row, ``t`` = -1).
+
+    Every image is composited (known pixels pasted back) and 8-bit rounded, as in :func:`sampling_curve`.
+    Returns: ``estimate, t, step, psnr, ssim, n_images`` (``step`` is the sampler step for the chain, else -1).
+    """
+    known = image * (1 - mask)
+    if not timesteps:
+        raise ValueError("distortion_by_timestep: no timesteps given")
+
+    def score(x) -> dict:
+        comp = _quantize(x * mask + image * (1 - mask))
+        return {"psnr": float(psnr(comp, image).mean()), "ssim": float(ssim(comp, image).mean()), "n_images": len(image)}
+
+    rows, gen = [], torch.Generator(device=image.device).manual_seed(seed)
+    fill = None
+    for t in timesteps:
+        out = method.denoise_from_truth(nets, image, mask, int(t), gen)
+        fill = out["fill"]
+        rows.append({"estimate": "from true x_t", "t": int(t), "step": -1, **score(out["x0_hat"])})
+    rows.append({"estimate": "conditioning fill", "t": -1, "step": -1, **score(fill)})
+
+    def on_step(i, t, x_t, x0):
+        rows.append({"estimate": "DDIM chain", "t": int(t), "step": i, **score(((x0 + 1) / 2).clamp(0, 1))})
+    sample = method.sample(nets, known, mask, callback=on_step)["pred"]
+    rows.append({"estimate": "sample (chain output)", "t": -1, "step": -1, **score(sample)})
+    return pd.DataFrame(rows)
+
+
+def distortion_by_timestep_figure(table: pd.DataFrame, title: str = "", floor: float | None = None,
+                                  floor_label: str = "biharmonic"):
+    """PSNR of ``x̂_0`` against ``t`` (T on the left, as the sampler runs): the estimate from the true ``x_t`` and
+    along the chain, with the conditioning fill, the final sample and (``floor``) a classical floor as lines.
+    One panel per ``cell`` when the table has that column."""
+    cells = list(dict.fromkeys(table["cell"])) if "cell" in table else [None]
+    fig, axes = plt.subplots(1, len(cells), figsize=(2.6 * len(cells) + 0.6, 2.6), squeeze=False)
+    for ax, cell in zip(axes[0], cells):
+        part = table if cell is None else table[table["cell"] == cell]
+        for est, style in (("from true x_t", "o-"), ("DDIM chain", "s-")):
+            rows = part[part["estimate"] == est].sort_values("t")
+            ax.plot(rows["t"], rows["psnr"], style, lw=1, ms=2.5, label=f"x̂0 {est}")
+        for est, color in (("conditioning fill", "tab:gray"), ("sample (chain output)", "tab:red")):
+            val = part.loc[part["estimate"] == est, "psnr"]
+            if len(val):
+                ax.axhline(float(val.iloc[0]), color=color, ls="--", lw=0.8, label=est)
+        if floor is not None and cell is None:
+            ax.axhline(floor, color="k", ls=":", lw=0.8, label=floor_label)
+        ax.invert_xaxis()
+        ax.set_xlabel("timestep t", fontsize=7)
+        ax.set_ylabel("PSNR (dB)", fontsize=7)
+        ax.tick_params(labelsize=6)
+        if cell is not None:
+            ax.set_title(str(cell), fontsize=7)
+    axes[0][0].legend(fontsize=5, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
