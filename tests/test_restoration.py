@@ -200,6 +200,8 @@ def trained(tmp_path_factory):
                                                             "train.steps": 1})
             for adv in ("wgan_clip", "wgan_gp", "softplus_r1")}
     runs["no-gfp"] = train_main("gfpgan", "tiny", out=out, sets={"gfp": False, "train.steps": 1})
+    runs["fine-tuned"] = train_main("gfpgan", "tiny", out=out, sets={"adv": "softplus_r1", "fix_decoder": False,
+                                                                   "prior_checkpoint": str(prior), "train.steps": 1})
     return prior, runs
 
 
@@ -211,7 +213,7 @@ def test_one_training_step_each(trained):
         assert ckpt["step"] == 1, name
         assert ("prior" in ckpt["nets"]) == (name != "no-gfp")
         log = (run / "log.csv").read_text()
-        assert ("D/wasserstein" in log) == (name != "softplus_r1"), name  # no-gfp: default adv=wgan_clip
+        assert ("D/wasserstein" in log) == (name not in ("softplus_r1", "fine-tuned")), name  # no-gfp: wgan_clip
 
 
 def test_clipping_keeps_critic_weights_within_c(trained):
@@ -231,6 +233,24 @@ def test_prior_is_frozen(trained):
     src = load_checkpoint(prior)
     ref = {**src["nets"]["G"], **src["ema"].get("G", {})}
     assert all(torch.equal(ckpt["nets"]["prior"][k], ref[k]) for k in ref)
+
+
+def test_fix_decoder_false_fine_tunes_the_prior_and_restores_with_its_ema(trained):
+    """GFPGAN's fix_decoder=False: the prior is a generator-side network (optimised, EMA-averaged, in the checkpoint's
+    ema), and inference loads that EMA prior."""
+    from faceinpaint_core.train.checkpoint import load_for_inference
+
+    prior, runs = trained
+    ckpt = load_checkpoint(runs["fine-tuned"] / "checkpoints" / "final.pt")
+    src = load_checkpoint(prior)
+    ref = {**src["nets"]["G"], **src["ema"].get("G", {})}
+    moved = [k for k in ref if ref[k].is_floating_point() and not torch.equal(ckpt["nets"]["prior"][k], ref[k])]
+    assert moved, "fix_decoder=False left every prior weight where it started"
+    assert "prior" in ckpt["ema"]
+    frozen = load_checkpoint(runs["softplus_r1"] / "checkpoints" / "final.pt")
+    assert "prior" not in frozen["ema"]
+    _, nets = load_for_inference(runs["fine-tuned"] / "checkpoints" / "final.pt")
+    assert all(torch.equal(nets["prior"].state_dict()[k], ckpt["ema"]["prior"][k]) for k in ckpt["ema"]["prior"])
 
 
 # -- paste-back and restore_photo ---------------------------------------------------------------------------

@@ -86,6 +86,7 @@ class GFPGANConfig:
     id_weight: float = 10.0       # GFPGAN identity_weight
     adv_weight: float = 0.1       # GFPGAN gan_opt loss_weight
     gfp: bool = True              # False = "w/o GFP" (U-Net alone)
+    fix_decoder: bool = True      # GFPGAN's fix_decoder: the StyleGAN2 prior stays frozen; False fine-tunes it with G
     unet_width: int = 512
     d_width: int = 512
     prior_checkpoint: str = ""    # a faceinpaint stylegan2 checkpoint or an official StyleGAN2/GFPGAN .pth
@@ -226,11 +227,15 @@ class GFPGANMethod(InpaintMethod):
             nets["prior"] = prior.requires_grad_(False)
         return nets
 
+    def generator_names(self) -> list[str]:
+        """``G``; with ``fix_decoder=False`` also the prior, which is then trained (and EMA-averaged) with it."""
+        return ["G"] if self.cfg.fix_decoder or not self.cfg.gfp else ["G", "prior"]
+
     def build_inference_networks(self) -> dict[str, nn.Module]:
         prior = self._prior()
         nets = {"G": self._restorer(prior)}
         if self.cfg.gfp:
-            nets["prior"] = prior  # weights come from the checkpoint, which stores the frozen prior
+            nets["prior"] = prior  # weights come from the checkpoint, which stores the prior (EMA'd if fine-tuned)
         return nets
 
     def optimizer_name(self, side: str) -> str:
