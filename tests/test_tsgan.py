@@ -313,6 +313,29 @@ def test_frontal_pixel_aligned_scores_only_pixel_aligned_pairs_and_resize_upsamp
         resolve(cls.config_cls, cls.PROFILES, "tiny", {"frontal_pixel": "some"})
 
 
+def test_frontal_residual_starts_g_f_at_the_identity_map_and_leaves_g_d_alone():
+    """frontal_residual: the untrained G_f returns the de-occluded face it is given (the full pipeline starts at
+    condition (c)); a non-zero correction moves it, the output stays in [0, 1]; G_d keeps its sigmoid head."""
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods import get_method_class
+
+    cls = get_method_class("tsgan")
+    m = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", {"frontal_residual": True}))
+    nets = m.build_networks()
+    x, mask = torch.rand(2, 3, 32, 32), torch.zeros(2, 1, 32, 32)
+    mask[..., 8:16, 8:20] = 1
+    assert torch.equal(nets["G_f"].eval()(x, mask), x)
+    assert not nets["G_d"].residual and isinstance(nets["G_d"].out[-1], torch.nn.Sigmoid)
+    out = m.run({k: v.eval() for k, v in nets.items()}, x, mask)
+    assert torch.equal(out["pred"], out["deoccluded"])
+    with torch.no_grad():
+        nets["G_f"].out.bias.fill_(5.0)
+    moved = nets["G_f"](x, mask)
+    assert not torch.equal(moved, x) and moved.min() >= 0 and moved.max() <= 1
+    plain = cls(resolve(cls.config_cls, cls.PROFILES, "tiny", None)).build_networks()["G_f"].eval()
+    assert not torch.equal(plain(x, mask), x)
+
+
 def test_stage_one_never_reads_the_hole(tsgan_run):
     from faceinpaint_core.train.checkpoint import load_for_inference
 

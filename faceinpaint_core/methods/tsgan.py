@@ -72,6 +72,9 @@ class TSGANConfig:
     # pairs only, whose frontal is the input's own photo (synthetic turns); a real CelebA pair's frontal is another
     # photo (background, light, expression), which only the identity, triplet and adversarial terms can use [ours]
     frontal_pixel: str = "all"
+    # G_f outputs a correction to the de-occluded face it is given (zero-initialised: the untrained G_f is the identity
+    # map, i.e. condition (c)) instead of a sigmoid image [ours, not in the slides]
+    frontal_residual: bool = False
     disc_width: int = 64
     disc_layers: int = 3
     # ablation flags
@@ -196,8 +199,11 @@ class TSGANMethod(InpaintMethod):
     # -- networks ---------------------------------------------------------------------------
     def _generator(self, stage: str) -> TSGANGenerator:
         c = self.cfg
-        g = TSGANGenerator(3, c.width, c.depth, c.max_width, c.mam, c.mam_max_positions, c.train.size, c.upsample)
-        return init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G_{stage}"))
+        g = TSGANGenerator(3, c.width, c.depth, c.max_width, c.mam, c.mam_max_positions, c.train.size, c.upsample,
+                           residual=stage == "f" and c.frontal_residual)
+        g = init_weights(g, torch_generator(c.train.seed, f"init:{self.name}:G_{stage}"))
+        g.zero_residual_head()
+        return g
 
     def _discriminator(self, stage: str) -> PatchGAN:
         d = PatchGAN(3, self.cfg.disc_width, self.cfg.disc_layers)

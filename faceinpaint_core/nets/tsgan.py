@@ -6,13 +6,15 @@ G_f^dec``) with batch normalisation and Leaky ReLU; the mask-attention module si
 are not given in the slides [ours: pix2pix-style 4×4 stride-2 convolutions, widths doubling to
 ``max_width``, MAM on the skips whose map has at most ``mam_max_positions`` positions, output sigmoid].
 
-``TSGANGenerator`` input: image channels + the hole mask (1 channel); output ``(N, 3, H, W)`` in [0, 1].
+``TSGANGenerator`` input: image channels + the hole mask (1 channel); output ``(N, 3, H, W)`` in [0, 1]
+(with ``residual``: the input image plus a learnt correction).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from .blocks.harmonic_fill import refine_fill
 from .blocks.mam import MaskAttentionModule
 from .blocks.upsample import upsample_conv
 
@@ -39,10 +41,13 @@ class TSGANGenerator(nn.Module):
         size: the input side (to place MAM by position count).
         upsample: ``deconv`` (4x4 transposed convolutions, pix2pix) | ``resize`` (nearest 2x + 3x3 convolution,
             :mod:`.blocks.upsample`); the slides do not name the layer.
+        residual: the output is a correction to the input image (:func:`~.blocks.harmonic_fill.refine_fill`, the
+            last convolution zero-initialised, so the untrained generator returns its input) instead of a sigmoid
+            image [ours; not in the slides].
     """
 
     def __init__(self, in_ch: int = 3, width: int = 64, depth: int = 5, max_width: int = 512, mam: bool = True,
-                 mam_max_positions: int = 256, size: int = 128, upsample: str = "deconv"):
+                 mam_max_positions: int = 256, size: int = 128, upsample: str = "deconv", residual: bool = False):
         super().__init__()
         if size % 2 ** depth:
             raise ValueError(f"TSGANGenerator: size {size} must be divisible by 2**depth = {2 ** depth}")
@@ -53,7 +58,15 @@ class TSGANGenerator(nn.Module):
         sides = [size // 2 ** (k + 1) for k in range(depth - 1)]  # skip k's side
         self.mam = nn.ModuleDict({str(k): MaskAttentionModule(chs[k]) for k in range(depth - 1)
                                   if mam and sides[k] ** 2 <= mam_max_positions})
-        self.out = nn.Sequential(nn.Conv2d(width, 3, 3, 1, 1), nn.Sigmoid())
+        self.residual = residual
+        self.out = nn.Conv2d(width, 3, 3, 1, 1) if residual else nn.Sequential(nn.Conv2d(width, 3, 3, 1, 1),
+                                                                                nn.Sigmoid())
+
+    def zero_residual_head(self) -> None:
+        """Zero the last convolution of a ``residual`` generator (after any weight initialisation)."""
+        if self.residual:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         skips, h = [], torch.cat([x, mask.to(x.dtype)], 1)
@@ -65,7 +78,7 @@ class TSGANGenerator(nn.Module):
             k = len(skips) - 2 - j
             s = self.mam[str(k)](skips[k], mask) if str(k) in self.mam else skips[k]
             h = up(torch.cat([h, s], 1))
-        return self.out(h)
+        return refine_fill(x, self.out(h)) if self.residual else self.out(h)
 
 
 def init_weights(net: nn.Module, generator: torch.Generator) -> nn.Module:
