@@ -161,10 +161,14 @@ def distortion_by_timestep_figure(table: pd.DataFrame, title: str = "", floor: f
                                   floor_label: str = "biharmonic"):
     """PSNR of ``x̂_0`` against ``t`` (T on the left, as the sampler runs): the estimate from the true ``x_t`` and
     along the chain, with the conditioning fill, the final sample and (``floor``) a classical floor as lines.
-    One panel per ``cell`` when the table has that column."""
+    One panel per ``cell`` when the table has that column (three to a row)."""
     cells = list(dict.fromkeys(table["cell"])) if "cell" in table else [None]
-    fig, axes = plt.subplots(1, len(cells), figsize=(2.6 * len(cells) + 0.6, 2.6), squeeze=False)
-    for ax, cell in zip(axes[0], cells):
+    ncols = min(3, len(cells))
+    nrows = -(-len(cells) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.8 * ncols + 0.4, 2.5 * nrows + 0.3), squeeze=False)
+    for ax in axes.flat[len(cells):]:
+        ax.set_visible(False)
+    for ax, cell in zip(axes.flat, cells):
         part = table if cell is None else table[table["cell"] == cell]
         for est, style in (("from true x_t", "o-"), ("DDIM chain", "s-")):
             rows = part[part["estimate"] == est].sort_values("t")
