@@ -336,6 +336,25 @@ def test_frontal_residual_starts_g_f_at_the_identity_map_and_leaves_g_d_alone():
     assert not torch.equal(plain(x, mask), x)
 
 
+def test_a_frontal_residual_checkpoint_loads_with_its_head(tmp_path):
+    """A trained frontal_residual run reloads into a residual G_f (the config travels with the checkpoint) with the
+    trained, non-zero correction head, and its frontal output is reproduced bit for bit."""
+    from faceinpaint_core.train.checkpoint import load_checkpoint, load_for_inference
+    from faceinpaint_core.train.trainer import train_main
+
+    with pytest.warns(UserWarning, match="RANDOM-INIT"):
+        run = train_main("tsgan", "tiny", out=str(tmp_path), sets={"train.steps": 2, "frontal_residual": True})
+    ckpt = load_checkpoint(run / "checkpoints" / "final.pt")
+    assert ckpt["config"]["frontal_residual"] is True and "out.weight" in ckpt["nets"]["G_f"]
+    method, nets = load_for_inference(run / "checkpoints" / "final.pt")
+    assert nets["G_f"].residual and not nets["G_d"].residual
+    assert float(nets["G_f"].out.weight.abs().sum()) > 0  # trained away from the zero initialisation
+    img, mask = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
+    mask[..., 8:20, 8:24] = 1
+    _, nets2 = load_for_inference(run / "checkpoints" / "final.pt")
+    assert torch.equal(method.frontalize(nets, img, mask)["pred"], method.frontalize(nets2, img, mask)["pred"])
+
+
 def test_stage_one_never_reads_the_hole(tsgan_run):
     from faceinpaint_core.train.checkpoint import load_for_inference
 
