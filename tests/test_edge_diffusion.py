@@ -466,6 +466,8 @@ def test_denoise_from_truth_and_distortion_by_timestep():
     fig = distortion_by_timestep_figure(table, floor=20.0)
     assert len(fig.axes) == 1
     plt.close(fig)
+    gan = tiny_method(diffusion=False, use_edges=False)
     with pytest.raises(ValueError, match="diffusion"):
-        gan = tiny_method(diffusion=False, use_edges=False)
         gan.denoise_from_truth(gan.build_networks(), image, mask, 5, gen(1))
+    with pytest.raises(ValueError, match="no diffusion denoiser"):
+        distortion_by_timestep(gan, gan.build_networks(), image, mask)

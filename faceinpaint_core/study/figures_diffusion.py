@@ -137,6 +137,9 @@ def distortion_by_timestep(method, nets, image: torch.Tensor, mask: torch.Tensor
     known = image * (1 - mask)
     if not timesteps:
         raise ValueError("distortion_by_timestep: no timesteps given")
+    if not callable(getattr(method, "denoise_from_truth", None)) or not getattr(method.cfg, "diffusion", True):
+        raise ValueError(f"distortion_by_timestep: method {getattr(method, 'name', method)!r} has no diffusion "
+                         "denoiser to query (a diffusion method with denoise_from_truth and diffusion=True)")
 
     def score(x) -> dict:
         comp = _quantize(x * mask + image * (1 - mask))
