@@ -434,7 +434,8 @@ def test_denoise_from_truth_and_distortion_by_timestep():
     that copies the (noise-free) x_t at t = 0 recovers the face; the table's chain output is the method's sample."""
     import matplotlib.pyplot as plt
 
-    from faceinpaint_core.study.figures_diffusion import distortion_by_timestep, distortion_by_timestep_figure
+    from faceinpaint_core.study.figures_diffusion import (distortion_by_timestep, distortion_by_timestep_figure,
+                                                          distortion_summary)
 
     image, mask = toy_inputs(2, 32)
     m = tiny_method(hole_init="biharmonic", residual=True, prediction="x0", use_edges=False)
@@ -461,6 +462,10 @@ def test_denoise_from_truth_and_distortion_by_timestep():
     good = plain.denoise_from_truth(pnets, image, mask, 0, gen(2))["x0_hat"]
     bad = plain.denoise_from_truth(pnets, image, mask, 999, gen(2))["x0_hat"]
     assert float(psnr(good, image).mean()) > float(psnr(bad, image).mean()) + 10
+    summary = distortion_summary(table)
+    assert summary.loc["all", "conditioning fill"] == pytest.approx(fill, abs=0.01)
+    assert summary.loc["all", "price of sampling (dB)"] == pytest.approx(
+        summary.loc["all", "sample (study output)"] - summary.loc["all", "x̂0 at t=999 (posterior mean)"], abs=0.011)
     fig = distortion_by_timestep_figure(table.assign(cell="a"), title="t")
     plt.close(fig)
     fig = distortion_by_timestep_figure(table, floor=20.0)

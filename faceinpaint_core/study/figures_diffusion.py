@@ -160,6 +160,20 @@ def distortion_by_timestep(method, nets, image: torch.Tensor, mask: torch.Tensor
     return pd.DataFrame(rows)
 
 
+def distortion_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``cell`` of a :func:`distortion_by_timestep` table: PSNR of the conditioning fill, of x̂0 at the
+    largest t (the posterior-mean estimate), of the sample, and ``price of sampling (dB)`` = sample − x̂0(T)."""
+    if "cell" not in table:
+        table = table.assign(cell="all")
+    t_max = int(table.loc[table["estimate"] == "from true x_t", "t"].max())
+    pick = {"conditioning fill": table["estimate"] == "conditioning fill",
+            f"x̂0 at t={t_max} (posterior mean)": (table["estimate"] == "from true x_t") & (table["t"] == t_max),
+            "sample (study output)": table["estimate"] == "sample (chain output)"}
+    out = pd.DataFrame({k: table[v].set_index("cell")["psnr"] for k, v in pick.items()})
+    out["price of sampling (dB)"] = out["sample (study output)"] - out[f"x̂0 at t={t_max} (posterior mean)"]
+    return out.round(2)
+
+
 def distortion_by_timestep_figure(table: pd.DataFrame, title: str = "", floor: float | None = None,
                                   floor_label: str = "biharmonic"):
     """PSNR of ``x̂_0`` against ``t`` (T on the left, as the sampler runs): the estimate from the true ``x_t`` and
