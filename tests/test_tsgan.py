@@ -449,3 +449,20 @@ def test_cells_with_one_fold_are_reported_not_scored():
                        "yaw_bin": ["15-30"] * 4, "source": ["real"] * 4})
     rows = _cells(sc, {"embedder": "x"})
     assert rows and all(np.isnan(r["acc_mean"]) and "too few" in r["note"] for r in rows)
+
+
+def test_ablation_summary_shows_each_variant_with_the_folds_spread():
+    """One row per embedder x variant, one ACC column per occlusion, and the largest fold std among the row's cells."""
+    import pandas as pd
+
+    from faceinpaint_core.study.tsgan_study import ablation_summary
+
+    rows = pd.DataFrame([
+        {"embedder": "dlib", "variant": v, "occlusion": occ, "acc_mean": acc, "acc_std": std}
+        for v, occ, acc, std in (("w/o MAM", "eyes", 0.7, 0.05), ("w/o MAM", "mouth", 0.8, 0.11),
+                                 ("full", "eyes", 0.75, 0.08), ("full", "mouth", 0.9, 0.02))])
+    table = ablation_summary(rows)
+    assert list(table["variant"]) == ["w/o MAM", "full"]
+    assert list(table["max fold std"]) == [0.11, 0.08]
+    assert table.set_index("variant").loc["full", "mouth"] == 0.9
+    assert ablation_summary(rows.iloc[:0]).empty

@@ -296,8 +296,12 @@ def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
 
 
 def ablation_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Verification ACC per embedder x variant (rows) and occlusion (columns), from the ablation jobs' rows."""
+    """Verification ACC per embedder x variant (rows) and occlusion (columns), from the ablation jobs' rows, and
+    ``max fold std``: the largest spread of ACC over the verification folds among the row's cells, so that a reader
+    can tell a difference between variants from the folds' noise."""
     if rows.empty:
         return rows
-    return rows.pivot_table(index=["embedder", "variant"], columns="occlusion", values="acc_mean", sort=False,
-                            dropna=False).round(3).reset_index()  # a NaN cell (too few pairs) is shown, not dropped
+    table = rows.pivot_table(index=["embedder", "variant"], columns="occlusion", values="acc_mean", sort=False,
+                             dropna=False).round(3)  # a NaN cell (too few pairs) is shown, not dropped
+    spread = rows.groupby(["embedder", "variant"], sort=False)["acc_std"].max().round(3)
+    return table.assign(**{"max fold std": spread.reindex(table.index)}).reset_index()
