@@ -355,6 +355,36 @@ def test_restoration_table_and_baselines(trained, tmp_path):
     assert (deblurred - sharp).abs().mean() < (blurred - sharp).abs().mean()
 
 
+def test_checkpoint_curve_scores_every_step_and_the_clean_faces(trained, tmp_path):
+    """One row per (checkpoint step, input) with the clean faces as the fidelity ceiling, the degraded input's level
+    per severity; final.pt and a step file of the same step count once; a run without checkpoints is one clear error."""
+    import shutil
+
+    import matplotlib
+
+    from faceinpaint_core.study import restoration_study as rs
+
+    matplotlib.use("Agg")
+    _, runs = trained
+    run = tmp_path / "run"
+    shutil.copytree(runs["softplus_r1"] / "checkpoints", run / "checkpoints")
+    shutil.copy(run / "checkpoints" / "final.pt", run / "checkpoints" / "step-0000001.pt")
+    faces = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    curve = rs.checkpoint_curve(run, faces, rs.degradation_sets(3, 0, tmp_path / "sets"))
+    own = curve[curve["method"] == "restorer"]
+    assert sorted(own["input"]) == sorted([rs.CLEAN, "mild", "medium", "severe"]) and set(own["step"]) == {1}
+    assert set(own["checkpoint"]) == {"final.pt"}
+    base = curve[curve["method"] == rs.BICUBIC]
+    assert sorted(base["input"]) == ["medium", "mild", "severe"] and base["step"].isna().all()
+    assert curve["psnr"].between(3, 80).all() and (curve["n"] == 3).all()
+    fig = rs.checkpoint_curve_figure(curve, "gfpgan")
+    assert len(fig.axes) == 4 and fig.axes[0].get_title().startswith("clean faces")
+    assert any(line.get_linestyle() == "--" for line in fig.axes[1].lines)
+    (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        rs.checkpoint_curve(tmp_path / "empty", faces, {})
+
+
 def test_checkpoints_by_task(trained, tmp_path):
     from faceinpaint_core.methods.gfpgan import GFPGANMethod
     from faceinpaint_core.study.records import checkpoints_by_task, record_checkpoint

@@ -156,6 +156,66 @@ def _grid(ax_rows, columns: dict, n: int):
                 ax.set_title(textwrap.fill(title, 16), fontsize=6)
 
 
+CLEAN = "clean (no degradation)"
+
+
+def checkpoint_curve(run_dir, faces: torch.Tensor, manifests: dict, device: str = "cpu") -> pd.DataFrame:
+    """PSNR / SSIM of every saved checkpoint of a restorer's run (``run_dir/checkpoints``, by step) on the clean faces
+    and on each frozen degradation set, beside the degraded input itself (step NaN, ``method`` = :data:`BICUBIC`).
+
+    The clean-face rows are the restorer's **fidelity ceiling**: what it returns when nothing is degraded. A restorer
+    cannot beat the input on a set whose input PSNR is above its ceiling; the curve shows whether training lifts it."""
+    from ..train.checkpoint import checkpoint_step
+
+    ckpts = [p for p in sorted(Path(run_dir, "checkpoints").glob("*.pt"))]
+    if not ckpts:
+        raise FileNotFoundError(f"{Path(run_dir) / 'checkpoints'}: no checkpoint (*.pt) to score")
+    by_step = {}
+    for p in ckpts:  # final.pt and the last step-*.pt are the same weights: keep final.pt
+        step = checkpoint_step(p)
+        if step not in by_step or p.name == "final.pt":
+            by_step[step] = p
+    gt = quantize_uint8(faces)
+    inputs = {CLEAN: faces, **{sev: degrade_with_set(faces, man) for sev, man in manifests.items()}}
+    rows = []
+
+    def score(pred):
+        pred = quantize_uint8(pred.clamp(0, 1))
+        return {"psnr": mean_finite(psnr(pred, gt))[0], "ssim_gauss": float(ssim_gauss(pred, gt).mean())}
+
+    for sev, x in inputs.items():
+        if sev != CLEAN:
+            rows.append({"input": sev, "method": BICUBIC, "step": float("nan"), **score(x)})
+    for step, path in sorted(by_step.items()):
+        fn = checkpoint_restorer(path, device)
+        for sev, x in inputs.items():
+            rows.append({"input": sev, "method": "restorer", "step": step, "checkpoint": path.name,
+                         **score(fn(x, None))})
+    return pd.DataFrame(rows).assign(n=int(faces.shape[0]), size=int(faces.shape[-1]))
+
+
+def checkpoint_curve_figure(curve: pd.DataFrame, label: str):
+    """PSNR against training step, one panel per input (clean faces first), the degraded input's level dashed."""
+    import matplotlib.pyplot as plt
+
+    inputs = list(dict.fromkeys(curve["input"]))
+    inputs = [CLEAN] + [i for i in inputs if i != CLEAN] if CLEAN in inputs else inputs
+    fig, axes = plt.subplots(1, len(inputs), figsize=(2.6 * len(inputs), 2.4), squeeze=False)
+    for ax, inp in zip(axes[0], inputs):
+        own = curve[(curve["input"] == inp) & (curve["method"] == "restorer")].sort_values("step")
+        ax.plot(own["step"], own["psnr"], marker="o", label=label)
+        base = curve[(curve["input"] == inp) & (curve["method"] == BICUBIC)]
+        if len(base):
+            ax.axhline(float(base["psnr"].iloc[0]), ls="--", color="gray", label="degraded input (bicubic)")
+        ax.set_title(inp if inp != CLEAN else "clean faces: fidelity ceiling", fontsize=8)
+        ax.set_xlabel("training step", fontsize=7)
+        ax.set_ylabel("PSNR (dB)", fontsize=7)
+        ax.tick_params(labelsize=6)
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def restoration_grid_figure(restored: dict, faces: torch.Tensor, severity: str, n: int = 4):
     """Degraded input, every restorer and the ground truth for ``n`` faces of one severity."""
     import matplotlib.pyplot as plt
