@@ -163,8 +163,9 @@ def checkpoint_curve(run_dir, faces: torch.Tensor, manifests: dict, device: str 
     """PSNR / SSIM of every saved checkpoint of a restorer's run (``run_dir/checkpoints``, by step) on the clean faces
     and on each frozen degradation set, beside the degraded input itself (step NaN, ``method`` = :data:`BICUBIC`).
 
-    The clean-face rows are the restorer's **fidelity ceiling**: what it returns when nothing is degraded. A restorer
-    cannot beat the input on a set whose input PSNR is above its ceiling; the curve shows whether training lifts it."""
+    The clean-face rows are the restorer's **fidelity ceiling**: what it returns when nothing is degraded. Where a
+    set's input PSNR lies above it, the restorer's own reconstruction error costs more than the degradation and it is
+    unlikely to beat the input there; the curve shows whether training still lifts the ceiling."""
     from ..train.checkpoint import checkpoint_step
 
     ckpts = [p for p in sorted(Path(run_dir, "checkpoints").glob("*.pt"))]
