@@ -168,7 +168,7 @@ def checkpoint_curve(run_dir, faces: torch.Tensor, manifests: dict, device: str 
     unlikely to beat the input there; the curve shows whether training still lifts the ceiling."""
     from ..train.checkpoint import checkpoint_step
 
-    ckpts = [p for p in sorted(Path(run_dir, "checkpoints").glob("*.pt"))]
+    ckpts = sorted(Path(run_dir, "checkpoints").glob("*.pt"))
     if not ckpts:
         raise FileNotFoundError(f"{Path(run_dir) / 'checkpoints'}: no checkpoint (*.pt) to score")
     by_step = {}
