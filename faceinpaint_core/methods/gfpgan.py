@@ -134,8 +134,10 @@ PROFILES: dict[str, dict] = {
     # lr_G 1e-3 is the largest rate that trains (sixth session, same csv, mild / medium / severe): 1e-4 20.67 / 18.66 /
     # 16.84, 3e-4 21.79 / 19.02 / 17.07, 1e-3 22.77 / 19.41 / 17.20; 2e-3 diverged at the end of the warm-up and 3e-3
     # stopped with non-finite losses at step 100. Mild loses to bicubic because the restorer's fidelity ceiling (its
-    # PSNR on CLEAN faces) is 24.9 dB after 1600 steps, still rising (21.6 / 23.4 / 24.6 / 24.9 at 400 / 800 / 1200 /
-    # 1600; notebook 07's restoration_curve): the mild input (23.9 dB) sits just below it
+    # PSNR on CLEAN faces, notebook 07's restoration_curve) is 24.9 dB after 1600 steps (21.6 / 23.4 / 24.6 / 24.9 at
+    # 400 / 800 / 1200 / 1600), 1 dB above the mild input (23.9). Twice the steps (3200, 24 min: over the budget) lift
+    # it to 25.9 and mild to 23.22 (still -0.7 dB), and the ceiling flattens from 2400 steps on (25.88 / 25.96 / 25.95):
+    # at this width the restorer saturates (results/cpu/diagnostics_gfpgan_ceiling.csv)
     "cpu": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 1600, "train.ckpt_every": 400,
             "train.log_every": 10, "train.sample_every": 800, "train.n_critic": 1, "train.lr_g": 1e-3,
             "train.lr_d": 1e-4, "train.lr_warmup": 100, "train.lr_schedule": "linear_decay",
