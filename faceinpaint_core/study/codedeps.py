@@ -46,6 +46,12 @@ def _absolute(node: ast.ImportFrom, current: str, is_package: bool) -> str:
 
 def imported_modules(path: Path, package_dir: Path = PACKAGE_DIR) -> set[str]:
     """Package modules that ``path`` imports anywhere in its body (module names, possibly submodules)."""
+    return set(_imported_modules(path, package_dir, path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=None)
+def _imported_modules(path: Path, package_dir: Path, mtime_ns: int) -> frozenset[str]:
+    # each file is parsed once per version (the workflow asks for ~80 closures that share most files)
     current, is_pkg = _module_name(path, package_dir), path.name == "__init__.py"
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
@@ -55,7 +61,7 @@ def imported_modules(path: Path, package_dir: Path = PACKAGE_DIR) -> set[str]:
             mod = _absolute(node, current, is_pkg)
             found.add(mod)
             found.update(f"{mod}.{a.name}" for a in node.names)  # `from . import trainer` names a module
-    return {m for m in found if m.split(".")[0] == PACKAGE}
+    return frozenset(m for m in found if m.split(".")[0] == PACKAGE)
 
 
 def _with_parents(module: str) -> list[str]:
@@ -66,9 +72,14 @@ def _with_parents(module: str) -> list[str]:
 @lru_cache(maxsize=None)
 def _closure(entries: tuple[str, ...], package_dir: Path) -> tuple[Path, ...]:
     seen: set[Path] = set()
+    visited: set[str] = set()
     todo = [m for e in entries for m in _with_parents(e)]
     while todo:
-        path = module_file(todo.pop(), package_dir)
+        module = todo.pop()
+        if module in visited:
+            continue
+        visited.add(module)
+        path = module_file(module, package_dir)
         if path is None or path in seen:
             continue
         seen.add(path)
