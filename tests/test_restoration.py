@@ -8,7 +8,7 @@ import torch
 
 from faceinpaint_core.data.face_alignment import CANONICAL_FIVE_POINTS, Face, face_weight, paste_face
 from faceinpaint_core.degrade import (FULL_RANGES, SEVERITIES, build_degradation_set, degrade_with_set,
-                                      gaussian_kernel, load_degradation_set, sample_params)
+                                      gaussian_kernel, load_degradation_set, sample_params, sample_training_params)
 from faceinpaint_core.degrade.eval_sets import degraded_hash
 from faceinpaint_core.losses.adversarial import AdversarialLoss
 from faceinpaint_core.nets.blocks.cs_sft import channel_split_sft
@@ -30,6 +30,38 @@ def test_degradation_params_in_range(name):
         assert ranges.jpeg_quality[0] <= p.jpeg_quality <= ranges.jpeg_quality[1]
     assert FULL_RANGES.blur_sigma == (0.2, 10.0) and FULL_RANGES.scale == (1.0, 8.0)
     assert FULL_RANGES.noise_sigma == (0.0, 15.0) and FULL_RANGES.jpeg_quality == (60, 100)
+
+
+def _severity_of(p) -> str | None:
+    """The evaluation severity whose four ranges all hold ``p`` (None: a mix of severities)."""
+    for name, r in SEVERITIES.items():
+        if all(lo <= v <= hi for v, (lo, hi) in ((p.blur_sigma, r.blur_sigma), (p.scale, r.scale),
+                                                  (p.noise_sigma, r.noise_sigma), (p.jpeg_quality, r.jpeg_quality))):
+            return name
+    return None
+
+
+def test_training_draws_by_severity_cover_every_evaluated_severity():
+    """GFPGAN's independent draws almost never make a face whose four parameters are all mild; drawing by severity
+    makes a third of them so, with every parameter still spanning its full range; unknown modes are refused."""
+    n = 3000
+    indep = [sample_training_params(rng(0, "t", i), "independent") for i in range(n)]
+    assert indep[:5] == [sample_params(rng(0, "t", i), FULL_RANGES) for i in range(5)]  # GFPGAN's, unchanged
+    by_sev = [sample_training_params(rng(0, "t", i), "by_severity") for i in range(n)]
+    share = {s: np.mean([_severity_of(p) == s for p in by_sev]) for s in SEVERITIES}
+    assert all(0.29 < v < 0.38 for v in share.values()), share  # every draw lies in one severity's ranges
+    assert np.mean([_severity_of(p) == "mild" for p in indep]) < 0.02
+    for field in ("blur_sigma", "scale", "noise_sigma", "jpeg_quality"):
+        values = [getattr(p, field) for p in by_sev]
+        lo, hi = getattr(FULL_RANGES, field)
+        assert lo <= min(values) and max(values) <= hi
+        assert min(values) < lo + 0.1 * (hi - lo) and max(values) > hi - 0.1 * (hi - lo)
+    with pytest.raises(ValueError, match="by_severity"):
+        sample_training_params(rng(0, "t", 0), "uniform")
+    from faceinpaint_core.methods.gfpgan import GFPGANConfig
+
+    with pytest.raises(ValueError, match="degradation_sampling"):
+        GFPGANConfig(degradation_sampling="uniform")
 
 
 def test_frozen_sets_bit_stable(tmp_path):

@@ -55,7 +55,7 @@ from torch import nn
 
 from ..config import TrainConfig
 from ..data.face_alignment import CANONICAL_FIVE_POINTS
-from ..degrade.pipeline import FULL_RANGES, degrade_batch, sample_params
+from ..degrade.pipeline import TRAINING_SAMPLINGS, degrade_batch, sample_training_params
 from ..losses.adversarial import AdversarialLoss
 from ..nets.gfpgan import GFPGAN
 from ..nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator, load_official_stylegan2
@@ -94,6 +94,7 @@ class GFPGANConfig:
     prior_n_mlp: int = 8
     prior_width: int = 512
     identity_checkpoint: str = ""  # the study's identity network (or an ArcFace backbone.pth); "" = L_id off
+    degradation_sampling: str = "independent"  # training draws (degrade/pipeline.py): GFPGAN's, or "by_severity"
 
     def __post_init__(self):
         if self.adv not in ADV_KINDS:
@@ -101,6 +102,9 @@ class GFPGANConfig:
         if self.clip <= 0 or min(self.pix_weight, self.pyramid_weight, self.perc_weight, self.comp_weight,
                                  self.id_weight, self.adv_weight) < 0:
             raise ValueError("gfpgan: clip > 0 and every loss weight >= 0")
+        if self.degradation_sampling not in TRAINING_SAMPLINGS:
+            raise ValueError(f"gfpgan: degradation_sampling must be one of {list(TRAINING_SAMPLINGS)}, "
+                             f"got {self.degradation_sampling!r}")
 
 
 _FAST = {"train.num_workers": 0, "train.pin_memory": False, "train.perceptual_weights": "random",
@@ -270,7 +274,7 @@ class GFPGANMethod(InpaintMethod):
         degraded = batch.get("degraded")
         if degraded is None:
             seeds = torch.randint(0, 2**31 - 1, (image.shape[0],)).tolist()  # torch's seeded stream
-            params = [sample_params(np.random.default_rng(s), FULL_RANGES) for s in seeds]
+            params = [sample_training_params(np.random.default_rng(s), self.cfg.degradation_sampling) for s in seeds]
             degraded = degrade_batch(image, params)
         restored, pyramid = nets["G"](degraded * 2 - 1, nets.get("prior"))
         return {"pred": (restored + 1) / 2, "restored": restored, "pyramid": pyramid, "degraded": degraded}
