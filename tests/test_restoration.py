@@ -387,6 +387,33 @@ def test_restoration_table_and_baselines(trained, tmp_path):
     assert (deblurred - sharp).abs().mean() < (blurred - sharp).abs().mean()
 
 
+def test_versus_input_pairs_each_face_with_its_degraded_input():
+    """A restorer that returns the clean face plus small noise beats the degraded input with an interval above 0; one
+    that adds heavy noise to the input is worse; the input against itself would be no comparison (absent)."""
+    from faceinpaint_core.study import restoration_study as rs
+
+    g = torch.Generator().manual_seed(0)
+    faces = torch.rand(12, 3, 16, 16, generator=g)
+    degraded = (faces + 0.15 * torch.randn(faces.shape, generator=g)).clamp(0, 1)
+    restored = {}
+    for sev in ("mild", "severe"):
+        restored[(sev, "input")] = degraded
+        restored[(sev, rs.BICUBIC)] = degraded
+        restored[(sev, "good")] = (faces + 0.02 * torch.randn(faces.shape, generator=g)).clamp(0, 1)
+        restored[(sev, "bad")] = (degraded + 0.3 * torch.randn(faces.shape, generator=g)).clamp(0, 1)
+    table = rs.versus_input(restored, faces)
+    assert set(table["method"]) == {"good", "bad"} and set(table["metric"]) == {"psnr", "ssim_gauss"}
+    assert len(table) == 2 * 2 * 2 and (table["n_faces"] == 12).all()
+    good, bad = table[table["method"] == "good"], table[table["method"] == "bad"]
+    assert (good["verdict"] == "better").all() and (good["ci_low"] > 0).all() and (good["win_rate"] == 1).all()
+    assert (bad["verdict"] == "worse").all() and (bad["ci_high"] < 0).all()
+    row = good[(good["severity"] == "mild") & (good["metric"] == "psnr")].iloc[0]
+    assert row["ci_low"] <= row["diff"] <= row["ci_high"]
+    assert np.isclose(row["diff"], row["value"] - row["degraded_input"])
+    with pytest.raises(ValueError, match="no 'x'"):
+        rs.versus_input(restored, faces, reference="x")
+
+
 def test_checkpoint_curve_scores_every_step_and_the_clean_faces(trained, tmp_path):
     """One row per (checkpoint step, input) with the clean faces as the fidelity ceiling, the degraded input's level
     per severity; final.pt and a step file of the same step count once; a run without checkpoints is one clear error."""

@@ -123,6 +123,50 @@ def restoration_table(restored: dict, faces: torch.Tensor, manifests: dict, perc
     return table[table["method"] != "degraded input"] if BICUBIC in set(table["method"]) else table
 
 
+def _verdict(low: float, high: float) -> str:
+    return "better" if low > 0 else "worse" if high < 0 else "tie"
+
+
+def versus_input(restored: dict, faces: torch.Tensor, reference: str = BICUBIC,
+                 metrics: tuple[str, ...] = ("psnr", "ssim_gauss")) -> pd.DataFrame:
+    """Each restorer against the degraded input, face by face: per severity, method and metric, both means, their
+    difference, its 95 % paired bootstrap interval (faces resampled, :func:`~.floor.paired_intervals`) and the
+    share of faces the restorer wins. ``verdict``: ``better`` / ``worse`` when the whole interval lies above /
+    below 0, else ``tie``.
+
+    ``restored``: :func:`restore_all`'s ``{(severity, label): images}``; ``reference`` is the label of the degraded
+    input among them (the classical restorers' identity, bicubic upsampling)."""
+    from .floor import paired_intervals
+
+    gt = quantize_uint8(faces)
+    frames = []
+    for (sev, label), pred in restored.items():
+        if label == "input":
+            continue
+        q = quantize_uint8(pred)
+        scores = {"psnr": psnr(q, gt), "ssim_gauss": ssim_gauss(q, gt)}
+        frames.append(pd.DataFrame({"method": label, "mask_type": "degradation", "bin": sev, "output": "composite",
+                                    "image": np.arange(len(gt)), "faces_unique": len(gt),
+                                    **{m: scores[m].double().cpu().numpy() for m in metrics}}))
+    per_face = pd.concat(frames, ignore_index=True)
+    finite = np.isfinite(per_face[list(metrics)]).all(axis=1)  # a restorer that returns the face exactly: psnr inf
+    if not finite.all():
+        raise ValueError(f"versus_input: {int((~finite).sum())} per-face scores are not finite (an output identical "
+                         "to its ground truth); the paired interval needs finite differences")
+    if reference not in set(per_face["method"]):
+        raise ValueError(f"versus_input: no {reference!r} rows among {sorted(set(per_face['method']))}")
+    means = per_face.groupby(["bin", "method"], sort=False)[list(metrics)].mean()
+    rows = []
+    for method in [m for m in dict.fromkeys(per_face["method"]) if m != reference]:
+        for _, iv in paired_intervals(per_face, method, floor=reference, metrics=metrics).iterrows():
+            value, ref = means.loc[(iv["bin"], method), iv["metric"]], means.loc[(iv["bin"], reference), iv["metric"]]
+            rows.append({"severity": iv["bin"], "method": method, "metric": iv["metric"], "value": value,
+                         "degraded_input": ref, "diff": value - ref, "ci_low": iv["ci_low"], "ci_high": iv["ci_high"],
+                         "win_rate": iv["win_rate"], "verdict": _verdict(iv["ci_low"], iv["ci_high"]),
+                         "n_faces": iv["n_faces"]})
+    return pd.DataFrame(rows)
+
+
 def restored_verification(pairs: pd.DataFrame, images: dict, embedder, manifest: dict, restorers: dict,
                           with_input: bool = True) -> dict:
     """``{label: {"acc_mean", "acc_std", "auc", "n_pairs"}}``: pairs scored with the gallery face clean and the
