@@ -49,6 +49,26 @@ def test_every_notebook_is_a_job_of_the_workflow() -> None:
     assert {p.stem for p in list_notebooks()} == STEP_NOTEBOOKS | set(STUDY_METHODS.values())
 
 
+def test_a_profile_may_train_a_subset_of_the_methods(monkeypatch) -> None:
+    """``methods`` picks study methods in study order (the protocol, identity and ablation jobs follow it); unknown
+    names and a method whose jobs read a left-out method's checkpoint are refused, naming them."""
+    from faceinpaint_core.study import workflow as W
+
+    assert W.study_methods("smoke") == list(STUDY_METHODS) == W.study_methods(None)
+    tiny = W.study_methods("tiny")
+    assert tiny == [m for m in STUDY_METHODS if m in tiny] and "ce" not in tiny and "clgn" in tiny
+    assert set(W.protocol_methods("tiny")) <= set(tiny) and "ce" in W.protocol_methods()
+    assert {m for m, _ in W.ablations("tiny")} <= set(tiny)
+    monkeypatch.setitem(W.STUDY_PROFILES, "subset", {"methods": ("clgn", "nope")})
+    with pytest.raises(ValueError, match="'nope'"):
+        W.study_methods("subset")
+    monkeypatch.setitem(W.STUDY_PROFILES, "subset", {"methods": ("clgn", "facestyle")})
+    with pytest.raises(ValueError, match=r"facestyle reads the checkpoints of \['parser'\]"):
+        W.study_methods("subset")
+    monkeypatch.setitem(W.STUDY_PROFILES, "subset", {"methods": ("facestyle", "parser", "clgn")})
+    assert W.study_methods("subset") == ["clgn", "parser", "facestyle"]
+
+
 def test_profiles_pass_exactly_the_declared_parameters() -> None:
     assert set(study_parameters("tiny", None, "/tmp/x")) == REQUIRED_PARAMS
 
@@ -110,8 +130,12 @@ def test_tiny_study_succeeds(tiny_study) -> None:
     assert rc == 0
     for nb in STEP_NOTEBOOKS:
         assert (out / "reports" / "executed" / f"{nb}.ipynb").is_file()
-    for method in STUDY_METHODS:  # a per-method notebook runs once per method: one executed copy each
+    from faceinpaint_core.study.workflow import study_methods
+
+    for method in study_methods("tiny"):  # a per-method notebook runs once per method: one executed copy each
         assert (out / "reports" / "executed" / "train" / f"{method}.ipynb").is_file()
+    skipped = set(STUDY_METHODS) - set(study_methods("tiny"))  # the baselines tiny leaves out: no job, no copy
+    assert skipped and not any((out / "reports" / "executed" / "train" / f"{m}.ipynb").exists() for m in skipped)
 
 
 @pytest.mark.slow
@@ -173,11 +197,17 @@ def test_seed_tables_show_reported_beside_this_run(tiny_study) -> None:
     for m in ("telea", "clgn", "lgnet", "ca", "gmcnn", "rfr", "medfe"):
         psnr = run[(run["method"] == m) & (run["metric"] == "psnr")]["value"]
         assert psnr.notna().all() and (psnr > 5).all()
-    assert set(run.loc[run["metric"] == "fid", "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED}
+    # a study method the profile does not train is "not run", never a number (tiny leaves out four baselines)
+    skipped = run["method"].isin(["pic", "ce", "deepfill2", "lama"])
+    assert set(run.loc[skipped, "method"]) == {"pic", "ce", "deepfill2", "lama"}
+    assert set(run.loc[skipped, "display"]) == {T.NOT_RUN} and run.loc[skipped, "value"].isna().all()
+    assert set(run.loc[(run["metric"] == "fid") & ~skipped, "display"]) <= {T.NOT_COMPUTED, T.NOT_IMPLEMENTED}
     assert set(run.loc[run["method"] == "clgn", "output"]) == {"composite"}
     patent = _csv(out, "table_patent_1.csv")
     fs = patent[(patent["block"] == T.THIS_RUN) & (patent["method"] == "facestyle") & (patent["metric"] == "psnr")]
     assert fs["value"].notna().all() and set(fs["output"]) == {"raw"}
+    absent = patent[(patent["block"] == T.THIS_RUN) & patent["method"].isin(["ce", "deepfill2"])]
+    assert set(absent["method"]) == {"ce", "deepfill2"} and set(absent["display"]) == {T.NOT_RUN}
     for stem in ("table_clgn_1_regular", "table_clgn_2_irregular", "table_patent_1"):
         md = (out / "results" / f"{stem}.md").read_text()
         assert "8 images per cell" in md and "32×32 px" in md and "test split" in md and "8 bits" in md
@@ -201,7 +231,7 @@ def test_identity_rows_collected_per_method(tiny_study) -> None:
     kept = _csv(out, "identity_preservation.csv")
     from faceinpaint_core.study.workflow import identity_evaluated
 
-    methods = identity_evaluated()
+    methods = identity_evaluated("tiny")
     assert set(restored["restoration"]) == {"none", *methods}
     assert list(kept["method"]) == ["masked input (no inpainting)", *methods]
     assert (out / "results" / "identity" / f"{methods[0]}.csv").is_file()
@@ -435,7 +465,9 @@ def test_editing_one_network_reruns_that_method_and_downstream_only(tiny_study, 
 def test_force_reruns_every_job(tiny_study, capfd) -> None:
     jobs = _dry_run_jobs(tiny_study[0], capfd, force=True)
     trains = {w for r, w in jobs if r == "train"}
-    assert trains == {f"method={m}" for m in STUDY_METHODS}
+    from faceinpaint_core.study.workflow import study_methods
+
+    assert trains == {f"method={m}" for m in study_methods("tiny")}
     from faceinpaint_core.study.workflow import ablations
 
     assert sum(r == "ablation" for r, _ in jobs) == len(ablations("tiny"))

@@ -48,11 +48,15 @@ def data_fingerprint(root: str | None) -> str:
     return sha256_json(sorted(entries))
 
 
-def step_targets(only: tuple[str, ...]) -> list[str]:
-    """Workflow targets for ``--only`` notebook numbers (``02`` → every method that notebook trains)."""
+def step_targets(only: tuple[str, ...], profile: str | None = None) -> list[str]:
+    """Workflow targets for ``--only`` notebook numbers (``02`` → every method that notebook trains; with
+    ``profile``, those the profile trains)."""
+    from .workflow import study_methods
+
+    methods = study_methods(profile)
     targets = []
     for num in only:
-        trains = [m for m, nb in STUDY_METHODS.items() if nb.startswith(f"{num}_")]
+        trains = [m for m, nb in STUDY_METHODS.items() if nb.startswith(f"{num}_") and m in methods]
         if num not in _STEP_TARGETS and not trains:
             known = sorted(set(_STEP_TARGETS) | {nb[:2] for nb in STUDY_METHODS.values()})
             raise ValueError(f"--only {num}: no such notebook step; known: {', '.join(known)}")
@@ -96,7 +100,7 @@ def run_study(profile: str, only: tuple[str, ...] | None = None, force: bool = F
     out_root.mkdir(parents=True, exist_ok=True)
     root = find_data_root(data_root) if profile != "tiny" else None
     params = study_parameters(profile, str(root) if root else None, str(out_root))
-    targets = step_targets(tuple(only)) if only else []
+    targets = step_targets(tuple(only), profile) if only else []
     banner = "SYNTHETIC faces (no dataset found)" if params["synthetic"] else f"data {params['data_root']}"
     print(f"faceinpaint study: profile={profile}, {banner}, outputs under {out_root}", flush=True)
     if git_dirty():

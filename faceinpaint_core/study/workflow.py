@@ -108,11 +108,32 @@ def train_code(method: str) -> list[str]:
     return sorted(set(method_code(method)) | set(notebook_code(stem)))
 
 
-def protocol_methods() -> list[str]:
-    """Study methods the protocol scores (a method opts out with ``evaluated_by_protocol = False``)."""
+def study_methods(profile: str | None = None) -> list[str]:
+    """The study methods ``profile`` trains, in study order: every one, or the profile's ``methods`` (``tiny`` leaves
+    out some baselines to keep ``make test`` short; the others run them all). A chosen method whose jobs read the
+    checkpoint record of a method the profile leaves out is refused, naming both."""
+    chosen = STUDY_PROFILES[profile].get("methods") if profile else None
+    if chosen is None:
+        return list(STUDY_METHODS)
+    unknown = sorted(set(chosen) - set(STUDY_METHODS))
+    if unknown:
+        raise ValueError(f"study profile {profile!r}: methods {unknown} are not study methods; known: "
+                         f"{list(STUDY_METHODS)}")
+    methods = [m for m in STUDY_METHODS if m in chosen]
+    for m in methods:
+        needs = {Path(p).stem for p in checkpoint_inputs(m) + inference_inputs(m)} - set(methods)
+        if needs:
+            raise ValueError(f"study profile {profile!r}: {m} reads the checkpoints of {sorted(needs)}, which the "
+                             "profile's methods leave out")
+    return methods
+
+
+def protocol_methods(profile: str | None = None) -> list[str]:
+    """Study methods the protocol scores (a method opts out with ``evaluated_by_protocol = False``); with
+    ``profile``, those the profile trains."""
     from ..methods import get_method_class
 
-    return [m for m in STUDY_METHODS if getattr(get_method_class(m), "evaluated_by_protocol", True)]
+    return [m for m in study_methods(profile) if getattr(get_method_class(m), "evaluated_by_protocol", True)]
 
 
 def ablations(profile: str) -> list[tuple[str, str]]:
@@ -122,13 +143,13 @@ def ablations(profile: str) -> list[tuple[str, str]]:
     from .study_jobs import ablation_variants
 
     chosen = STUDY_PROFILES[profile].get("ablations")
-    return [(m, v) for m in STUDY_METHODS for v in ablation_variants(m) if chosen is None or v in chosen]
+    return [(m, v) for m in study_methods(profile) for v in ablation_variants(m) if chosen is None or v in chosen]
 
 
-def identity_evaluated() -> list[str]:
+def identity_evaluated(profile: str | None = None) -> list[str]:
     """Study methods whose outputs the identity study scores, one ``identity_eval`` job each (the protocol's
     inpainters); empty when the study trains no recogniser (its record gives the held-out identity split)."""
-    return protocol_methods() if study_recogniser_method() else []
+    return protocol_methods(profile) if study_recogniser_method() else []
 
 
 def study_recogniser_method() -> str | None:
