@@ -45,9 +45,9 @@ SEVERITIES: dict[str, Ranges] = {  # [ours] thirds of the paper's ranges
 
 
 # How a training draw is made. "independent" (GFPGAN): each parameter uniformly over FULL_RANGES, independently.
-# "by_severity" [ours]: a severity uniformly, then all four parameters within its range; each parameter's marginal
-# still spans its full range (not uniformly: the thirds differ in width), but the draws whose four parameters are all mild (the `mild`
-# evaluation set's region) become a third of the training faces instead of ~0.5 % (sample_training_params).
+# "by_severity" [ours]: a severity uniformly, then all four parameters within its range. Each parameter still spans
+# its full range (not uniformly: the thirds differ in width), but the draws whose four parameters are all mild (the
+# `mild` evaluation set's region) become a third of the training faces instead of ~0.5 % (sample_training_params).
 TRAINING_SAMPLINGS = ("independent", "by_severity")
 
 
