@@ -59,6 +59,11 @@ def test_a_profile_may_train_a_subset_of_the_methods(monkeypatch) -> None:
     assert tiny == [m for m in STUDY_METHODS if m in tiny] and "ce" not in tiny and "clgn" in tiny
     assert set(W.protocol_methods("tiny")) <= set(tiny) and "ce" in W.protocol_methods()
     assert {m for m, _ in W.ablations("tiny")} <= set(tiny)
+    from faceinpaint_core.study.pipeline import step_targets
+
+    assert "reports/executed/train/ce.ipynb" in step_targets(("08",), "smoke")  # --only 08: that notebook's methods
+    assert step_targets(("08",), "tiny") == [f"reports/executed/train/{m}.ipynb" for m in tiny
+                                             if STUDY_METHODS[m] == "08_train_baselines"]
     monkeypatch.setitem(W.STUDY_PROFILES, "subset", {"methods": ("clgn", "nope")})
     with pytest.raises(ValueError, match="'nope'"):
         W.study_methods("subset")
