@@ -181,6 +181,29 @@ def test_component_loss_sums_the_three_rois_at_gfpgan_sizes():
     assert torch.allclose(comp, ref, rtol=1e-5)
 
 
+def test_vgg_losses_off_skip_the_vgg_passes():
+    """perc_weight = comp_weight = 0 computes no VGG features (a zero-weighted term still cost its forward and
+    backward passes); the generator loss is then pixel + pyramid + adversarial, the same value as before."""
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.gfpgan import GFPGANMethod
+
+    g = torch.Generator().manual_seed(2)
+    gt = torch.rand(2, 3, 16, 16, generator=g)
+    restored = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+    out = {"restored": restored, "pred": (restored + 1) / 2, "pyramid": [restored[..., ::2, ::2], restored]}
+    D = lambda x: x.mean((1, 2, 3))[:, None]  # noqa: E731 - a linear critic
+    on = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny",
+                              {"perc_weight": 0.0, "comp_weight": 1e-12}))
+    total_on, terms_on = on.generator_loss({"D": D}, {"image": gt}, out)
+    assert "perc" in terms_on and "components" in terms_on
+    off = GFPGANMethod(resolve(GFPGANMethod.config_cls, GFPGANMethod.PROFILES, "tiny",
+                               {"perc_weight": 0.0, "comp_weight": 0.0}))
+    off._vgg_terms = None  # calling it would raise: the VGG terms must not be computed
+    total_off, terms_off = off.generator_loss({"D": D}, {"image": gt}, out)
+    assert "perc" not in terms_off and "components" not in terms_off
+    assert torch.allclose(total_on, total_off, atol=1e-6)
+
+
 def test_stylegan2_lazy_r1():
     from faceinpaint_core.config import resolve
     from faceinpaint_core.methods.stylegan2 import StyleGAN2Method
