@@ -362,3 +362,21 @@ def test_provenance_records_the_folder_used(tmp_path):
     data = json.loads((run / "provenance.json").read_text())["data"]
     assert data["folder"] == "$FACEINPAINT_DATA/CelebAMask-HQ" and data["n_files_total"] == 10
     assert str(tmp_path) not in json.dumps(data)
+
+
+def test_decoded_faces_are_kept_in_memory_within_the_budget(synthetic_faces_dir, monkeypatch):
+    """A face is decoded once per process (the same values as a fresh read), and not at all kept with budget 0."""
+    from faceinpaint_core.data import datasets
+
+    reads = []
+    real_read = datasets.read_rgb
+    monkeypatch.setattr(datasets, "read_rgb", lambda path: reads.append(path) or real_read(path))
+    ds = open_dataset(str(synthetic_faces_dir), 16)
+    first = ds[1]
+    first["image"] = None  # a caller's change to its dict does not reach the cache
+    again, fresh = ds[1], open_dataset(str(synthetic_faces_dir), 16)[1]
+    assert len(reads) == 2 and torch.equal(again["image"], fresh["image"]) and again["path"] == fresh["path"]
+    assert torch.equal(ds[1 - len(ds)]["image"], fresh["image"]) and len(reads) == 2  # negative index: same face
+    off = datasets.FaceDataset(ds.root, ds.files, 16, name="x", memory_cache_mb=0)
+    off[1], off[1]
+    assert len(reads) == 4

@@ -440,6 +440,38 @@ def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
     assert summary_table(table).shape[0] == 6
 
 
+def test_versus_input_pairs_each_condition_with_the_occluded_input():
+    """acc_diff is exactly the difference of the two 10-fold ACCs; a condition that separates the pairs beats a
+    random input, the input against itself ties at 0, and a condition worse than the input is said so."""
+    import pandas as pd
+
+    from faceinpaint_core.metrics.verification import verification_metrics
+    from faceinpaint_core.study.tsgan_study import versus_input
+
+    g = np.random.default_rng(0)
+    n = 120  # probes: one same + one different pair each, 40 identities, 10 identity-disjoint folds
+    ident = np.repeat(np.arange(40), 3)
+    pairs = pd.DataFrame({"pair": np.repeat(np.arange(n), 2), "same": np.tile([1, 0], n),
+                          "gallery": [f"g{k}" for k in range(2 * n)],
+                          "identity": np.where(np.tile([1, 0], n) == 1, np.repeat(ident, 2), -1),
+                          "fold": np.repeat(ident % 10, 2)})
+    same = pairs["same"].to_numpy()
+    noisy = g.normal(size=2 * n) + 1.2 * same       # the input: partly separable
+    clean = g.normal(size=2 * n) * 0.2 + 2.0 * same  # a restoration that separates the pairs
+    frames = [pairs.assign(embedder="e", occlusion="eyes", cond=c, condition=f"({c}) x", score=s)
+              for c, s in (("b", noisy), ("f", clean), ("c", noisy.copy()), ("d", g.normal(size=2 * n)))]
+    table = versus_input(pd.concat(frames, ignore_index=True), resamples=500)
+    v = table.set_index("condition")
+    assert list(v.index) == ["(c) x", "(d) x", "(f) x"]
+    acc = {c: verification_metrics(s, same, pairs["fold"])["acc_mean"] for c, s in (("b", noisy), ("f", clean))}
+    assert abs(v.loc["(f) x", "acc_diff"] - (acc["f"] - acc["b"])) < 1e-12
+    assert v.loc["(f) x", "verdict"] == "better" and v.loc["(f) x", "ci_low"] > 0
+    assert v.loc["(c) x", "acc_diff"] == 0 and v.loc["(c) x", "verdict"] == "tie"
+    assert v.loc["(c) x", "only_condition_right"] == v.loc["(c) x", "only_input_right"] == 0
+    assert v.loc["(d) x", "verdict"] == "worse" and v.loc["(d) x", "ci_high"] < 0
+    assert (v["n_pairs"] == 2 * n).all() and (v["n_identities"] == 40).all()
+
+
 def test_cells_with_one_fold_are_reported_not_scored():
     import pandas as pd
 

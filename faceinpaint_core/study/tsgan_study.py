@@ -109,9 +109,11 @@ def _metrics(scores: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
     return {k: m[k] for k in ("acc_mean", "acc_std", "auc") if k in m}
 
 
-def verification_table(method, nets, faces, pairs: pd.DataFrame, gallery_images: dict, embedders: dict, kinds,
-                       inpainter=None, conditions=tuple(CONDITIONS)) -> pd.DataFrame:
-    """ACC / AUC per embedder x condition x occlusion x yaw bin (and ``all``) x source (real / synthetic / all).
+def pair_scores(method, nets, faces, pairs: pd.DataFrame, gallery_images: dict, embedders: dict, kinds,
+                inpainter=None, conditions=tuple(CONDITIONS)) -> pd.DataFrame:
+    """Every verification pair's similarity per embedder x condition x occlusion: the columns of ``pairs`` plus
+    ``embedder``, ``cond`` (the letter), ``condition`` (its label), ``occlusion``, ``score``, ``found`` (the probe's
+    face was detected), ``yaw_bin`` and ``source`` (real / synthetic pose).
 
     Args:
         gallery_images: ``{file: (3, S, S)}`` of every gallery face in ``pairs``.
@@ -124,7 +126,7 @@ def verification_table(method, nets, faces, pairs: pd.DataFrame, gallery_images:
     gfiles = sorted(set(pairs["gallery"]))
     meta = pd.DataFrame({"pair": idx, "yaw_bin": [yaw_bin(faces.pairs[i]["yaw"]) for i in idx],
                          "source": ["real" if faces.pairs[i]["rotate"] is None else "synthetic" for i in idx]})
-    rows = []
+    frames = []
     for name, emb in embedders.items():
         g = emb.embed(torch.stack([gallery_images[f] for f in gfiles]))
         gv = g.vectors[[gfiles.index(f) for f in pairs["gallery"]]]
@@ -134,11 +136,80 @@ def verification_table(method, nets, faces, pairs: pd.DataFrame, gallery_images:
                 if c not in probes:
                     continue
                 p = emb.embed(probes[c])
-                sc = pairs.assign(score=emb.score(gv, p.vectors[[pos[i] for i in pairs["pair"]]]))
-                sc = sc.merge(meta, on="pair")
-                rows += _cells(sc, {"embedder": name, "condition": f"({c}) {CONDITIONS[c]}", "occlusion": kind,
-                                    "n_detect_fail": int((~p.found).sum())})
+                rows = [pos[i] for i in pairs["pair"]]
+                sc = pairs.assign(embedder=name, cond=c, condition=f"({c}) {CONDITIONS[c]}", occlusion=kind,
+                                  score=emb.score(gv, p.vectors[rows]), found=np.asarray(p.found)[rows])
+                frames.append(sc.merge(meta, on="pair"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def verification_cells(scores: pd.DataFrame) -> pd.DataFrame:
+    """ACC / AUC per embedder x condition x occlusion x yaw bin (and ``all``) x source (real / synthetic / all)
+    from :func:`pair_scores`."""
+    rows = []
+    for (name, condition, kind), sc in scores.groupby(["embedder", "condition", "occlusion"], sort=False):
+        probes = sc.drop_duplicates("pair")
+        rows += _cells(sc, {"embedder": name, "condition": condition, "occlusion": kind,
+                            "n_detect_fail": int((~probes["found"].astype(bool)).sum())})
     return pd.DataFrame(rows)
+
+
+def verification_table(method, nets, faces, pairs: pd.DataFrame, gallery_images: dict, embedders: dict, kinds,
+                       inpainter=None, conditions=tuple(CONDITIONS)) -> pd.DataFrame:
+    """ACC / AUC per embedder x condition x occlusion x yaw bin (and ``all``) x source (real / synthetic / all):
+    :func:`verification_cells` of :func:`pair_scores`."""
+    return verification_cells(pair_scores(method, nets, faces, pairs, gallery_images, embedders, kinds, inpainter,
+                                          conditions))
+
+
+VERDICT_COLUMNS = ["embedder", "occlusion", "condition", "acc", "acc_input", "acc_diff", "ci_low", "ci_high",
+                   "only_condition_right", "only_input_right", "auc", "auc_input", "n_pairs", "n_identities",
+                   "verdict"]
+
+
+def versus_input(scores: pd.DataFrame, against: str = "b", resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Each condition against the occluded input (``against``), pair by pair, per embedder x occlusion, all yaws.
+
+    Each condition's pairs are judged right or wrong with its own LFW thresholds (:func:`acc_10fold`: chosen on
+    the other folds), so ``acc_diff`` is exactly the difference of the two ``acc_mean``; its 95 % interval is a
+    bootstrap over the probes' identities (a clustered bootstrap: an identity's pairs move together; thresholds
+    held fixed), and ``verdict`` says ``better`` / ``worse`` when the interval excludes 0, else ``tie``.
+    ``only_condition_right`` / ``only_input_right``: the discordant pairs (McNemar's counts). Pairs that either
+    condition could not score (NaN) are left out of both."""
+    from ..metrics.verification import acc_10fold
+
+    out = []
+    for (name, kind), cell in scores.groupby(["embedder", "occlusion"], sort=False):
+        base = cell[cell["cond"] == against]
+        probe_id = base[base["same"] == 1].set_index("pair")["identity"]
+        for c, x in cell[cell["cond"] != against].groupby("cond", sort=True):
+            m = x.merge(base, on=["pair", "same", "gallery", "fold"], suffixes=("", "_in"))
+            m = m[np.isfinite(m["score"]) & np.isfinite(m["score_in"])]
+            if m["fold"].nunique() < 2 or m["same"].nunique() < 2:
+                continue
+            same, folds = m["same"].to_numpy(bool), m["fold"].to_numpy()
+            right = {}
+            for col in ("score", "score_in"):
+                acc = acc_10fold(m[col].to_numpy(), same, folds)
+                th = dict(zip(acc["folds"], acc["thresholds"]))
+                right[col] = (m[col].to_numpy() >= np.array([th[f] for f in folds])) == same
+            size = m.groupby("fold")["pair"].transform("size").to_numpy()
+            w = 1.0 / (size * m["fold"].nunique())  # each fold weighs 1 / n_folds, as acc_mean's fold average
+            d = right["score"].astype(float) - right["score_in"].astype(float)
+            uniq, inv = np.unique(m["pair"].map(probe_id).astype(str).to_numpy(), return_inverse=True)
+            wd, ww = np.bincount(inv, w * d, len(uniq)), np.bincount(inv, w, len(uniq))
+            pick = np.random.default_rng([seed, len(d)]).integers(0, len(uniq), (resamples, len(uniq)))
+            lo, hi = np.percentile(wd[pick].sum(1) / ww[pick].sum(1), [2.5, 97.5])
+            diff = float((w * d).sum())
+            out.append({"embedder": name, "occlusion": kind, "condition": x["condition"].iloc[0],
+                        "acc": float((w * right["score"]).sum()), "acc_input": float((w * right["score_in"]).sum()),
+                        "acc_diff": diff, "ci_low": float(lo), "ci_high": float(hi),
+                        "only_condition_right": int((d > 0).sum()), "only_input_right": int((d < 0).sum()),
+                        "auc": _metrics(m["score"].to_numpy(), same, folds)["auc"],
+                        "auc_input": _metrics(m["score_in"].to_numpy(), same, folds)["auc"],
+                        "n_pairs": len(m), "n_identities": len(uniq),
+                        "verdict": "better" if lo > 0 else "worse" if hi < 0 else "tie"})
+    return pd.DataFrame(out, columns=VERDICT_COLUMNS)
 
 
 def _cells(sc: pd.DataFrame, base: dict) -> list[dict]:
