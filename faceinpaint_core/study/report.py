@@ -75,7 +75,8 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "same person; synthetic: frontal faces turned by a landmark-driven 3-D warp) under landmark-placed occlusions, "
      "per condition (a)-(f), occlusion kind and yaw bin, with dlib and the study's identity network; then TSGAN's "
      "ablations. Source 004 reports its ACC and AUC only as bar charts: there are no reported values to compare with.",
-     ("tsgan_pose_pairs", "tsgan_rotation_check", "tsgan_verification_summary", "ablations_tsgan"), ("06_",)),
+     ("tsgan_pose_pairs", "tsgan_rotation_check", "tsgan_verification_summary", "tsgan_vs_input", "ablations_tsgan"),
+     ("06_",)),
     ("Visual comparisons",
      "Original, masked input (grey = hole) and each method's composited output, as in the slides' "
      "figures 1-2; then each image's metric against its hole ratio.", (), ("22_",)),
