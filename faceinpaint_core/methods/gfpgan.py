@@ -154,10 +154,10 @@ PROFILES: dict[str, dict] = {
     # be downloaded), so they are not GFPGAN's losses, and they were ~40 % of a step (0.45 -> 0.26 s once
     # zero-weighted terms are skipped). At equal steps they had been worth +0.2..0.3 dB (800 steps, above); at equal
     # time the steps they cost are worth more: 3600 steps without them (14.7 min, diagnostics_gfpgan.csv) scored
-    # 25.13 / 19.80 / 17.62 dB against 2000 steps with them, 24.43 / 19.48 / 17.35. With the decoded faces kept in
-    # memory (data/datasets.py) a step takes ~0.2 s: 4200 steps, ~14 min (~18 min with the prior's ~4). The full
-    # profile keeps both losses (with ImageNet VGG weights)
-    "cpu": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 4200, "train.ckpt_every": 600,
+    # 25.13 / 19.80 / 17.62 dB against 2000 steps with them, 24.43 / 19.48 / 17.35. A step takes ~0.24 s on the
+    # idle CPU with 2 threads: 3800 steps, ~15 min (~19 min with the prior's ~4). The full profile keeps both
+    # losses (with ImageNet VGG weights)
+    "cpu": {**_FAST, "train.size": 64, "train.batch_size": 8, "train.steps": 3800, "train.ckpt_every": 400,
             "train.log_every": 10, "train.sample_every": 800, "train.n_critic": 1, "train.lr_g": 1e-3,
             "train.lr_d": 1e-4, "train.lr_warmup": 100, "train.lr_schedule": "linear_decay",
             "train.ema_decay": 0.99, "pix_weight": 1.0, "unet_width": 32, "d_width": 32,
