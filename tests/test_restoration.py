@@ -432,7 +432,9 @@ def test_versus_input_pairs_each_face_with_its_degraded_input():
     assert (bad["verdict"] == "worse").all() and (bad["ci_high"] < 0).all()
     row = good[(good["severity"] == "mild") & (good["metric"] == "psnr")].iloc[0]
     assert row["ci_low"] <= row["diff"] <= row["ci_high"]
-    assert np.isclose(row["diff"], row["value"] - row["degraded_input"])
+    assert np.isclose(row["diff"], row["value"] - row["reference_value"]) and (table["reference"] == rs.BICUBIC).all()
+    vs_good = rs.versus_input(restored, faces, reference="good")  # against another restorer (e.g. the deblur)
+    assert set(vs_good["method"]) == {rs.BICUBIC, "bad"} and (vs_good["verdict"] == "worse").all()
     with pytest.raises(ValueError, match="no 'x'"):
         rs.versus_input(restored, faces, reference="x")
 

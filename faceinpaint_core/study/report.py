@@ -62,8 +62,8 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
      "A StyleGAN2 prior trained here (no pretrained weights can be downloaded), then GFPGAN restoring faces degraded by "
      "GFPGAN's blur-downsample-noise-JPEG model with the source's WGAN recipe (weight clipping, RMSProp) and two other "
      "adversarial losses; the critic's Wasserstein estimate is logged. Source 003 reports no numbers.",
-     ("restoration_table", "restoration_vs_input", "restoration_training_gfpgan", "restoration_curve_gfpgan",
-      "ablations_gfpgan"), ("07_", "21_adversarial")),
+     ("restoration_table", "restoration_vs_input", "restoration_vs_deblur", "restoration_training_gfpgan",
+      "restoration_curve_gfpgan", "ablations_gfpgan"), ("07_", "21_adversarial")),
     ("User study (SIMULATED observers)",
      "The study's software (`faceinpaint userstudy build | serve | export`) runs source 000's perceptual study for "
      "real; no participant has answered yet, so these tables and figures come from SIMULATED observers whose "

@@ -129,13 +129,13 @@ def _verdict(low: float, high: float) -> str:
 
 def versus_input(restored: dict, faces: torch.Tensor, reference: str = BICUBIC,
                  metrics: tuple[str, ...] = ("psnr", "ssim_gauss")) -> pd.DataFrame:
-    """Each restorer against the degraded input, face by face: per severity, method and metric, both means, their
-    difference, its 95 % paired bootstrap interval (faces resampled, :func:`~.floor.paired_intervals`) and the
-    share of faces the restorer wins. ``verdict``: ``better`` / ``worse`` when the whole interval lies above /
-    below 0, else ``tie``.
+    """Each restorer against a reference restorer, face by face: per severity, method and metric, both means
+    (``value``, ``reference_value``), their difference, its 95 % paired bootstrap interval (faces resampled,
+    :func:`~.floor.paired_intervals`) and the share of faces the restorer wins. ``verdict``: ``better`` /
+    ``worse`` when the whole interval lies above / below 0, else ``tie``.
 
-    ``restored``: :func:`restore_all`'s ``{(severity, label): images}``; ``reference`` is the label of the degraded
-    input among them (the classical restorers' identity, bicubic upsampling)."""
+    ``restored``: :func:`restore_all`'s ``{(severity, label): images}``; ``reference`` is a label among them: by
+    default the degraded input (the classical restorers' identity, bicubic upsampling), or e.g. :data:`DEBLUR`."""
     from .floor import paired_intervals
 
     gt = quantize_uint8(faces)
@@ -161,7 +161,7 @@ def versus_input(restored: dict, faces: torch.Tensor, reference: str = BICUBIC,
         for _, iv in paired_intervals(per_face, method, floor=reference, metrics=metrics).iterrows():
             value, ref = means.loc[(iv["bin"], method), iv["metric"]], means.loc[(iv["bin"], reference), iv["metric"]]
             rows.append({"severity": iv["bin"], "method": method, "metric": iv["metric"], "value": value,
-                         "degraded_input": ref, "diff": value - ref, "ci_low": iv["ci_low"], "ci_high": iv["ci_high"],
+                         "reference": reference, "reference_value": ref, "diff": value - ref, "ci_low": iv["ci_low"], "ci_high": iv["ci_high"],
                          "win_rate": iv["win_rate"], "verdict": _verdict(iv["ci_low"], iv["ci_high"]),
                          "n_faces": iv["n_faces"]})
     return pd.DataFrame(rows)
