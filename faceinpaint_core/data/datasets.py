@@ -62,8 +62,8 @@ class FaceDataset(Dataset):
         _check_options(size, split, crop, crop_box, interp, limit)
         self.root, self.name, self.size = Path(root), name, int(size)
         # decoded + resized items kept in memory up to this budget (per process; each loader worker has its own):
-        # a training run reads every face many times, and decoding a full-size JPEG to return a 64-px face was
-        # ~18 % of a 64-px cpu GFPGAN step. 0 = off
+        # a training run reads every face many times, and decoding a full-size JPEG to return a 64-px face took
+        # 0.044 s of a 0.26-s 64-px cpu GFPGAN step (8 faces). 0 = off
         self.memory_cache_mb, self._memo, self._memo_bytes = float(memory_cache_mb), {}, 0
         self.crop, self.crop_box, self.interp = crop, crop_box, interp
         self._labels, self.skipped, self._bad = labels, 0, set()
