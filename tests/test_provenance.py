@@ -45,3 +45,18 @@ def test_code_changes_are_dirty(repo, change) -> None:
     else:
         (repo / "new_method.py").write_text("x = 1\n")
     assert P.is_dirty(_sha(repo)) and len(_sha(repo)) == 40 + len(P.DIRTY_SUFFIX)
+
+
+def test_provenance_records_the_thread_count() -> None:
+    """A CPU run reproduces bit for bit only with the same thread count, so the count is part of its provenance."""
+    import torch
+
+    from faceinpaint_core.utils.provenance import provenance
+
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert provenance()["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(old)
+    assert provenance(seed=3)["torch_threads"] == old

@@ -73,6 +73,12 @@ def provenance(device=None, **extra) -> dict:
     """One dict with everything a reader needs to trace a number back to code and machine.
 
     ``git_dirty`` is True when the tree had uncommitted changes: such a run is not exactly any commit.
+    ``torch_threads``: CPU kernels sum in a thread-count-dependent order, so a CPU training run is bit-reproducible
+    only with the same count (measured: TSGAN's cpu run with 1 and with 2 threads differs by up to 0.09 in
+    verification ACC, results/cpu/README.md).
     """
+    import torch
+
     return {"git_sha": git_sha(), "git_dirty": git_dirty(), "python": platform.python_version(),
-            "packages": package_versions(), "device": device_name(device), **extra}
+            "packages": package_versions(), "device": device_name(device), "torch_threads": torch.get_num_threads(),
+            **extra}
