@@ -161,7 +161,8 @@ def versus_input(restored: dict, faces: torch.Tensor, reference: str = BICUBIC,
         for _, iv in paired_intervals(per_face, method, floor=reference, metrics=metrics).iterrows():
             value, ref = means.loc[(iv["bin"], method), iv["metric"]], means.loc[(iv["bin"], reference), iv["metric"]]
             rows.append({"severity": iv["bin"], "method": method, "metric": iv["metric"], "value": value,
-                         "reference": reference, "reference_value": ref, "diff": value - ref, "ci_low": iv["ci_low"], "ci_high": iv["ci_high"],
+                         "reference": reference, "reference_value": ref, "diff": value - ref,
+                         "ci_low": iv["ci_low"], "ci_high": iv["ci_high"],
                          "win_rate": iv["win_rate"], "verdict": _verdict(iv["ci_low"], iv["ci_high"]),
                          "n_faces": iv["n_faces"]})
     return pd.DataFrame(rows)
