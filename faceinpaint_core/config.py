@@ -69,7 +69,10 @@ class TrainConfig:
     compile: bool = False
     compile_backend: str = "inductor"  # torch.compile backend (aot_eager: graph capture without code generation)
     deterministic: bool = False
-    seed: int = 0
+    seed: int = 0                   # the run's seed: initialisation, batch order, training masks, noise
+    split_seed: int = 0             # the data's seed: train / val / test split (and TSGAN's identity split, synthetic
+                                    # turns and occlusions). Separate from `seed` so that a seed sweep keeps the
+                                    # held-out faces the study evaluates on (its protocol seed, 0) out of training
     dataset: str = "celebamask-hq"  # a name known to faceinpaint_core.data, or a folder
     train_masks: tuple[str, ...] = ("rect", "circle", "irregular")
     train_bins: tuple[str, ...] = ("1-10", "10-20", "20-30", "30-40", "40-50", "50-60")

@@ -233,6 +233,19 @@ def tsgan_run(tmp_path_factory):
                                                                                            "train.ckpt_every": 1})
 
 
+def test_a_seed_sweep_trains_on_the_same_identities():
+    """TSGAN's identity split, synthetic turns and occlusions follow train.split_seed, not train.seed."""
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.methods.tsgan import TSGANMethod
+
+    def identities(**sets):
+        cfg = resolve(TSGANMethod.config_cls, TSGANMethod.PROFILES, "tiny", sets)
+        return set(TSGANMethod.training_faces(cfg)[0].identities)
+
+    base = identities()
+    assert identities(**{"train.seed": 3}) == base != identities(**{"train.split_seed": 3})
+
+
 def test_one_training_step_logs_every_term(tsgan_run):
     import pandas as pd
 

@@ -98,7 +98,7 @@ class InpaintMethod(ABC):
 
         tc = cfg.train
         faces = open_dataset(tc.dataset, size=tc.size, split="train", data_root=data_root,
-                             with_parsing=cls.needs_parsing, seed=tc.seed)
+                             with_parsing=cls.needs_parsing, seed=tc.split_seed)
         return faces, cfg
 
     @classmethod

@@ -105,7 +105,7 @@ class IdentityMethod(InpaintMethod):
         from ..data.identities import open_identity_faces
 
         tc = cfg.train
-        faces = open_identity_faces(tc.dataset, tc.size, "train", data_root, tc.seed, cfg.held_out_fraction,
+        faces = open_identity_faces(tc.dataset, tc.size, "train", data_root, tc.split_seed, cfg.held_out_fraction,
                                     cfg.min_images)
         if cfg.n_classes not in (0, faces.n_classes):
             raise ValueError(f"identity: n_classes={cfg.n_classes} but the training data has {faces.n_classes} "

@@ -200,7 +200,7 @@ class TSGANMethod(InpaintMethod):
         from ..data.pose_faces import open_pose_pairs
 
         tc = cfg.train
-        faces = open_pose_pairs(tc.dataset, tc.size, "train", data_root, tc.seed, cfg.held_out_fraction,
+        faces = open_pose_pairs(tc.dataset, tc.size, "train", data_root, tc.split_seed, cfg.held_out_fraction,
                                 cfg.pose_limit or None, cfg.pose_size, cfg.pose_cache, cfg.synthetic_per_face,
                                 cfg.occlusions)
         return faces, cfg

@@ -305,7 +305,7 @@ def pose_pairs(method: str, train_profile: str, sets: dict, data_root, part: str
     cls = get_method_class(method)
     tcfg = resolve(cls.config_cls, cls.PROFILES, train_profile, sets)
     dataset = sets.get("train.dataset", "synthetic" if data_root is None else cls.study_dataset)
-    faces = open_pose_pairs(dataset, tcfg.train.size, part, data_root=data_root, seed=tcfg.train.seed,
+    faces = open_pose_pairs(dataset, tcfg.train.size, part, data_root=data_root, seed=tcfg.train.split_seed,
                             held_out_fraction=tcfg.held_out_fraction, limit=tcfg.pose_limit or None,
                             pose_size=tcfg.pose_size, cache_dir=tcfg.pose_cache,
                             synthetic_per_face=tcfg.synthetic_per_face, kinds=tcfg.occlusions)

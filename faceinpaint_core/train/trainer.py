@@ -397,7 +397,8 @@ def write_run_files(trainer: Trainer, resumed_from: Path | None) -> None:
     else:
         prov = provenance(trainer.device, seed=tc.seed, method=trainer.method.name, profile=trainer.profile,
                           world_size=trainer.dist.world_size, global_batch=tc.batch_size,
-                          data={"dataset": tc.dataset, "split": "train", "n_images": len(trainer.faces),
+                          data={"dataset": tc.dataset, "split": "train", "split_seed": tc.split_seed,
+                                "n_images": len(trainer.faces),
                                 "folder": getattr(trainer.faces, "folder", "unknown"),
                                 "n_files_total": getattr(trainer.faces, "n_files_total", None),
                                 "split_hash": getattr(trainer.faces, "split_hash", "unknown")},

@@ -59,8 +59,8 @@ class ValidationCurve:
         if n < 1:
             raise ValueError("train.val_every > 0 needs a non-empty validation split")
         sampler = tdata.make_mask_sampler(tc, data_root)
-        sampler = type(sampler)(tc.train_masks, tc.train_bins, tc.size, derive_seed(tc.seed, "val-curve") % 2**31,
-                                source_root=data_root)
+        sampler = type(sampler)(tc.train_masks, tc.train_bins, tc.size,
+                                derive_seed(tc.split_seed, "val-curve") % 2**31, source_root=data_root)
         items = [{**faces[i], "mask": tdata.mask_tensor(sampler(i), tc.size, f"val-curve mask {i}")} for i in range(n)]
         self.batch = {k: v for k, v in default_collate(items).items() if torch.is_tensor(v)}
         img, mask = self.batch["image"], self.batch["mask"]
@@ -108,7 +108,7 @@ def open_validation_curve(cls, cfg, data_root=None) -> ValidationCurve | None:
     from ..data import open_dataset
 
     faces = open_dataset(tc.dataset, size=tc.size, split="val", data_root=data_root,
-                         with_parsing=cls.needs_parsing, seed=tc.seed)
+                         with_parsing=cls.needs_parsing, seed=tc.split_seed)
     return ValidationCurve(faces, tc, data_root)
 
 
