@@ -204,6 +204,30 @@ def test_vgg_losses_off_skip_the_vgg_passes():
     assert torch.allclose(total_on, total_off, atol=1e-6)
 
 
+@pytest.mark.parametrize("gfp", [True, False])
+def test_residual_restorer_starts_as_its_input_and_then_learns(gfp):
+    """``residual``: an untrained restorer returns the degraded face exactly (the correction's last layer is
+    zero), one optimiser step on the pixel loss moves it, and the flag off leaves the network without the head."""
+    from faceinpaint_core.nets.gfpgan import GFPGAN
+
+    torch.manual_seed(0)
+    ref = StyleGAN2Generator(16, 8, 1, width=8)
+    prior = ref if gfp else None
+    net = GFPGAN(16, ref.channels, 8, ref.num_latent, 8, gfp, residual=True)
+    x = torch.rand(2, 3, 16, 16) * 1.6 - 0.8
+    out, pyramid = net(x, prior)
+    assert torch.equal(out, x) and pyramid[-1].shape == x.shape
+    target = x.flip(-1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    loss = (net(x, prior)[0] - target).abs().mean()
+    loss.backward()
+    opt.step()
+    after = net(x, prior)[0]
+    assert not torch.equal(after, x) and (after - target).abs().mean() < loss
+    plain = GFPGAN(16, ref.channels, 8, ref.num_latent, 8, gfp)
+    assert plain.head is None and not torch.equal(plain(x, prior)[0], x)
+
+
 def test_stylegan2_lazy_r1():
     from faceinpaint_core.config import resolve
     from faceinpaint_core.methods.stylegan2 import StyleGAN2Method

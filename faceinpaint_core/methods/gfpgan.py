@@ -86,6 +86,9 @@ class GFPGANConfig:
     id_weight: float = 10.0       # GFPGAN identity_weight
     adv_weight: float = 0.1       # GFPGAN gan_opt loss_weight
     gfp: bool = True              # False = "w/o GFP" (U-Net alone)
+    # [ours, not GFPGAN] the output is a correction to the degraded input (nets/gfpgan.py: a zero-initialised
+    # FullResHead through refine_fill), so an untrained restorer returns its input; see the cpu profile
+    residual: bool = False
     fix_decoder: bool = True      # GFPGAN's fix_decoder: the StyleGAN2 prior stays frozen; False fine-tunes it with G
     unet_width: int = 512
     d_width: int = 512
@@ -162,7 +165,7 @@ PROFILES: dict[str, dict] = {
             "train.lr_d": 1e-4, "train.lr_warmup": 100, "train.lr_schedule": "linear_decay",
             "train.ema_decay": 0.99, "pix_weight": 1.0, "unet_width": 32, "d_width": 32,
             "prior_style_dim": 64, "prior_n_mlp": 2, "prior_width": 32, "id_weight": 0.0, "perc_weight": 0.0,
-            "comp_weight": 0.0, "degradation_sampling": "by_severity"},
+            "comp_weight": 0.0, "degradation_sampling": "by_severity", "residual": True},
     "full": {},
 }
 
@@ -244,7 +247,8 @@ class GFPGANMethod(InpaintMethod):
 
     def _restorer(self, prior: StyleGAN2Generator) -> GFPGAN:
         c = self.cfg
-        return GFPGAN(c.train.size, prior.channels, prior.style_dim, prior.num_latent, c.unet_width, c.gfp)
+        return GFPGAN(c.train.size, prior.channels, prior.style_dim, prior.num_latent, c.unet_width, c.gfp,
+                      c.residual)
 
     def build_networks(self) -> dict[str, nn.Module]:
         prior = load_prior(self._prior(), self.cfg.prior_checkpoint) if self.cfg.gfp else None

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks.full_res_head import FullResHead
+from .blocks.harmonic_fill import refine_fill
 from .stylegan2 import ResBlockDown, StyleGAN2Generator, default_channels
 
 
@@ -96,21 +98,29 @@ class GFPGAN(nn.Module):
     Args:
         size: face side.  prior_channels / style_dim / num_latent: those of the prior generator.
         unet_width: U-Net channels up to 32 px.  gfp: False = "w/o GFP" (U-Net alone).
+        residual: read the output as a correction to the degraded input (not in GFPGAN): a
+            :class:`FullResHead` over [U-Net full-resolution features, the restoration] and the input, last
+            layer zero-initialised, through :func:`refine_fill` -- an untrained restorer returns its input.
     """
 
     def __init__(self, size: int, prior_channels: dict[int, int], style_dim: int, num_latent: int,
-                 unet_width: int = 512, gfp: bool = True):
+                 unet_width: int = 512, gfp: bool = True, residual: bool = False):
         super().__init__()
         self.gfp = gfp
         uch = default_channels(size, unet_width, unet_width)
         self.unet = DegradationRemovalUNet(size, uch, num_latent, style_dim)
         self.conditions = SFTConditions(size, uch, prior_channels) if gfp else None
+        self.head = FullResHead(uch[size] + 3, 3, 3, zero_last=True) if residual else None
 
     def forward(self, x: torch.Tensor, prior: StyleGAN2Generator | None = None):
         """``(restored (N, 3, S, S), [pyramid RGB 8..S])`` for a degraded face ``x`` in [-1, 1]."""
         latent, feats, rgbs = self.unet(x)
         if not self.gfp:
-            return rgbs[-1], rgbs
-        if prior is None:
+            out = rgbs[-1]
+        elif prior is None:
             raise ValueError("GFPGAN: the facial prior (a StyleGAN2 generator) is required when gfp=True")
-        return prior(latent, input_is_latent=True, conditions=self.conditions(feats)), rgbs
+        else:
+            out = prior(latent, input_is_latent=True, conditions=self.conditions(feats))
+        if self.head is not None:
+            out = refine_fill(x, self.head(torch.cat([feats[-1], out], 1), x), -1.0, 1.0)
+        return out, rgbs
