@@ -453,6 +453,27 @@ def test_verification_table_on_synthetic_pose_pairs(tsgan_run):
     assert summary_table(table).shape[0] == 6
 
 
+def test_verification_probes_sets_how_many_test_pairs_are_scored():
+    """``verification_probes`` (TSGAN's config) overrides the study's n_eval // 2 probes; 0 keeps it; more than
+    exist scores them all; a negative count is refused."""
+    from faceinpaint_core.config import resolve
+    from faceinpaint_core.data.pose_faces import open_pose_pairs
+    from faceinpaint_core.methods.tsgan import TSGANMethod
+    from faceinpaint_core.study.tsgan_study import galleries, verification_setup
+
+    faces = open_pose_pairs("synthetic", 32, "test", seed=0, held_out_fraction=0.5, limit=24)
+    available = len(galleries(faces))
+    assert available > 5
+    idx, pairs, images = verification_setup(faces, 8, 0)
+    assert len(idx) == 4 and pairs["same"].sum() == 4 and set(pairs["gallery"]) == set(images)
+    idx5, pairs5, _ = verification_setup(faces, 8, 0, probes=5)
+    assert idx5[:4] == idx and len(idx5) == 5 and pairs5["same"].sum() == 5
+    assert len(verification_setup(faces, 8, 0, probes=10 * available)[0]) == available
+    assert resolve(TSGANMethod.config_cls, TSGANMethod.PROFILES, "cpu", {}).verification_probes >= 200
+    with pytest.raises(ValueError, match="verification_probes"):
+        resolve(TSGANMethod.config_cls, TSGANMethod.PROFILES, "tiny", {"verification_probes": -1})
+
+
 def test_versus_input_pairs_each_condition_with_the_occluded_input():
     """acc_diff is exactly the difference of the two 10-fold ACCs; a condition that separates the pairs beats a
     random input, the input against itself ties at 0, and a condition worse than the input is said so."""

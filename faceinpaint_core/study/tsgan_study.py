@@ -312,11 +312,12 @@ def pose_pairs(method: str, train_profile: str, sets: dict, data_root, part: str
     return faces, tcfg
 
 
-def verification_setup(test_faces, n_eval: int, seed: int) -> tuple[list[int], pd.DataFrame, dict]:
-    """``(probe indices, pairs, gallery images)``: the first ``max(4, n_eval // 2)`` test pairs with a gallery
-    face, one same + one different pair each, identity-disjoint folds."""
+def verification_setup(test_faces, n_eval: int, seed: int, probes: int = 0) -> tuple[list[int], pd.DataFrame, dict]:
+    """``(probe indices, pairs, gallery images)``: the first ``probes`` test pairs with a gallery face (the
+    method's ``verification_probes``; 0 = ``max(4, n_eval // 2)``; all of them when fewer), one same + one
+    different pair each, identity-disjoint folds."""
     gallery = galleries(test_faces)
-    idx = sorted(gallery)[: max(4, n_eval // 2)]
+    idx = sorted(gallery)[: probes or max(4, n_eval // 2)]
     pairs = probe_pairs(test_faces, {i: gallery[i] for i in idx}, n_folds=10, seed=seed)
     return idx, pairs, {f: test_faces.load(f) for f in sorted(set(pairs["gallery"]))}
 
@@ -354,7 +355,8 @@ def ablation_job(method: str, variant: str, label: str, overrides: dict, params:
     record_checkpoint(results, f"ablation-{method}-{variant}", run)
     device = _device()
     am, anets = load_for_inference(final_checkpoint(run), device=device)
-    _, pairs, gallery_images = verification_setup(test_faces, params["n_eval"], params["seed"])
+    _, pairs, gallery_images = verification_setup(test_faces, params["n_eval"], params["seed"],
+                                                  tcfg.verification_probes)
     embedders = study_embedders(results, study_recogniser(load_checkpoints(results), STUDY_METHODS), device)
     kinds = [k for k in ABLATION_OCCLUSIONS if k in tcfg.occlusions]
     rows = ablation_rows(variant, label, am, anets, test_faces, pairs, gallery_images, embedders, kinds)
