@@ -281,6 +281,8 @@ def trained(tmp_path_factory):
     runs["no-gfp"] = train_main("gfpgan", "tiny", out=out, sets={"gfp": False, "train.steps": 1})
     runs["fine-tuned"] = train_main("gfpgan", "tiny", out=out, sets={"adv": "softplus_r1", "fix_decoder": False,
                                                                    "prior_checkpoint": str(prior), "train.steps": 1})
+    runs["residual"] = train_main("gfpgan", "tiny", out=out, sets={"residual": True, "prior_checkpoint": str(prior),
+                                                                 "train.steps": 1})
     return prior, runs
 
 
@@ -293,6 +295,20 @@ def test_one_training_step_each(trained):
         assert ("prior" in ckpt["nets"]) == (name != "no-gfp")
         log = (run / "log.csv").read_text()
         assert ("D/wasserstein" in log) == (name not in ("softplus_r1", "fine-tuned")), name  # no-gfp: wgan_clip
+
+
+def test_a_residual_checkpoint_restores_through_its_head(trained):
+    """A checkpoint trained with ``residual`` loads with its correction head and restores through it."""
+    from faceinpaint_core.train.checkpoint import load_for_inference
+
+    _, runs = trained
+    method, nets = load_for_inference(runs["residual"] / "checkpoints" / "final.pt")
+    assert method.cfg.residual and nets["G"].head is not None
+    x = torch.rand(2, 3, 16, 16)
+    y = method.restore(nets, x)
+    assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1
+    _, plain = load_for_inference(runs["wgan_clip"] / "checkpoints" / "final.pt")
+    assert plain["G"].head is None
 
 
 def test_clipping_keeps_critic_weights_within_c(trained):
