@@ -517,8 +517,9 @@ def test_cells_with_one_fold_are_reported_not_scored():
     assert rows and all(np.isnan(r["acc_mean"]) and "too few" in r["note"] for r in rows)
 
 
-def test_ablation_summary_shows_each_variant_with_the_folds_spread():
-    """One row per embedder x variant, one ACC column per occlusion, and the largest fold std among the row's cells."""
+def test_ablation_summary_of_older_cell_rows_shows_each_variant_with_the_folds_spread():
+    """Cell rows (an older study's jobs): one row per embedder x variant, one ACC column per occlusion, and the
+    largest fold std among the row's cells; no paired columns without per-pair scores."""
     import pandas as pd
 
     from faceinpaint_core.study.tsgan_study import ablation_summary
@@ -531,4 +532,34 @@ def test_ablation_summary_shows_each_variant_with_the_folds_spread():
     assert list(table["variant"]) == ["w/o MAM", "full"]
     assert list(table["max fold std"]) == [0.11, 0.08]
     assert table.set_index("variant").loc["full", "mouth"] == 0.9
+    assert not [c for c in table.columns if " - " in str(c)]
     assert ablation_summary(rows.iloc[:0]).empty
+
+
+def test_ablation_summary_pairs_each_variant_with_the_full_model():
+    """Per-pair rows: each variant's ACC equals the protocol's on its own scores, and its difference to the full
+    model is paired on the same pairs: a variant whose scores separate worse is 'worse', an identical one a tie."""
+    import pandas as pd
+
+    from faceinpaint_core.metrics.verification import verification_metrics
+    from faceinpaint_core.study.tsgan_study import ablation_summary
+
+    gen = np.random.default_rng(0)
+    n = 200
+    pairs = pd.DataFrame({"pair": np.repeat(np.arange(n), 2), "same": np.tile([1, 0], n),
+                          "gallery": [f"g{i}" for i in range(2 * n)], "identity": np.repeat(np.arange(n) % 50, 2),
+                          "fold": np.repeat(np.arange(n) % 10, 2), "found": True, "yaw_bin": "15-30",
+                          "source": "real"})
+    signal = pairs["same"].to_numpy() * 1.0
+    scores = {"full": signal + 0.3 * gen.standard_normal(2 * n), "no-mam": signal + 2.0 * gen.standard_normal(2 * n)}
+    scores["no-tv"] = scores["full"].copy()
+    labels = {"full": "TSGAN (all components)", "no-mam": "w/o MAM", "no-tv": "w/o L_tv"}
+    rows = pd.concat([pairs.assign(embedder="dlib", occlusion="eyes", score=s, variant=labels[v], variant_slug=v,
+                                   cond="f", condition="(f) full TSGAN") for v, s in scores.items()])
+    table = ablation_summary(rows).set_index("variant")
+    for v, s in scores.items():
+        want = verification_metrics(s, pairs["same"], pairs["fold"])["acc_mean"]
+        assert abs(table.loc[labels[v], "eyes"] - round(want, 3)) < 1e-9
+    assert table.loc["w/o MAM", "eyes - full"].endswith("worse")
+    assert table.loc["w/o L_tv", "eyes - full"].startswith("+0.000") and table.loc["w/o L_tv", "eyes - full"].endswith("tie")
+    assert table.loc["TSGAN (all components)", "eyes - full"] == ""

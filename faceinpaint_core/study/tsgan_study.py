@@ -277,10 +277,10 @@ def rotation_check_table(faces, finder, n: int = 20) -> pd.DataFrame:
 
 def ablation_rows(variant: str, label: str, method, nets, faces, pairs, gallery_images, embedders,
                   kinds) -> pd.DataFrame:
-    """Full-TSGAN (f) verification of one ablation run, over all occlusion kinds pooled per kind, ``all`` yaws."""
-    t = verification_table(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
-    t = t[(t["yaw_bin"] == "all") & (t["source"] == "all")]
-    return t.assign(variant=label, variant_slug=variant)
+    """Full-TSGAN (f) of one ablation run: every verification pair's score (:func:`pair_scores`) per embedder x
+    occlusion kind, so that :func:`ablation_summary` can pair each variant with the full model pair by pair."""
+    sc = pair_scores(method, nets, faces, pairs, gallery_images, embedders, kinds, conditions=("f",))
+    return sc.assign(variant=label, variant_slug=variant)
 
 
 # -- the study's setup, shared by notebook 06 and the ablation jobs -------------------------------------------
@@ -355,9 +355,10 @@ def ablation_job(method: str, variant: str, label: str, overrides: dict, params:
     record_checkpoint(results, f"ablation-{method}-{variant}", run)
     device = _device()
     am, anets = load_for_inference(final_checkpoint(run), device=device)
-    # the study's n_eval // 2 probes, not verification_probes: the variants are ranked against each other (and
-    # 3x the probes would triple the scoring of all 6 jobs)
-    _, pairs, gallery_images = verification_setup(test_faces, params["n_eval"], params["seed"])
+    # notebook 06's probes (the method's verification_probes), so each variant is paired with the full model's run
+    # on the same pairs (ablation_summary)
+    _, pairs, gallery_images = verification_setup(test_faces, params["n_eval"], params["seed"],
+                                                  tcfg.verification_probes)
     embedders = study_embedders(results, study_recogniser(load_checkpoints(results), STUDY_METHODS), device)
     kinds = [k for k in ABLATION_OCCLUSIONS if k in tcfg.occlusions]
     rows = ablation_rows(variant, label, am, anets, test_faces, pairs, gallery_images, embedders, kinds)
@@ -369,13 +370,34 @@ def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
     return {}
 
 
-def ablation_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Verification ACC per embedder x variant (rows) and occlusion (columns), from the ablation jobs' rows, and
-    ``max fold std``: the largest spread of ACC over the verification folds among the row's cells, so that a reader
-    can tell a difference between variants from the folds' noise."""
+def ablation_summary(rows: pd.DataFrame, reference: str = "full") -> pd.DataFrame:
+    """The ablation table: one row per embedder x variant, and per occlusion its verification ACC (all yaws) and,
+    for every variant but ``reference``, its paired difference to the reference variant (the full model) with the
+    95 % interval over probe identities and a verdict (:func:`versus_input` with the reference in the input's
+    place: same probes, same pairs, each variant judged with its own LFW thresholds). ``max fold std``: the largest
+    spread of ACC over the verification folds among the row's cells.
+
+    ``rows``: the ablation jobs' per-pair rows (:func:`ablation_rows`). Rows of an older study (one row per cell,
+    ``acc_mean`` / ``acc_std``, no per-pair scores) give the ACC columns only."""
     if rows.empty:
         return rows
-    table = rows.pivot_table(index=["embedder", "variant"], columns="occlusion", values="acc_mean", sort=False,
-                             dropna=False).round(3)  # a NaN cell (too few pairs) is shown, not dropped
-    spread = rows.groupby(["embedder", "variant"], sort=False)["acc_std"].max().round(3)
-    return table.assign(**{"max fold std": spread.reindex(table.index)}).reset_index()
+    if "score" not in rows:
+        cells = rows
+        paired = pd.DataFrame()
+    else:
+        cells = pd.concat([pd.DataFrame(_cells(sc, {"embedder": e, "variant": v, "occlusion": k}))
+                           for (e, v, k), sc in rows.groupby(["embedder", "variant", "occlusion"], sort=False)])
+        cells = cells[(cells["yaw_bin"] == "all") & (cells["source"] == "all")]
+        paired = (versus_input(rows.assign(cond=rows["variant_slug"], condition=rows["variant"]), against=reference)
+                  if (rows["variant_slug"] == reference).any() else pd.DataFrame())
+    table = cells.pivot_table(index=["embedder", "variant"], columns="occlusion", values="acc_mean", sort=False,
+                              dropna=False).round(3)  # a NaN cell (too few pairs) is shown, not dropped
+    spread = cells.groupby(["embedder", "variant"], sort=False)["acc_std"].max().round(3)
+    table = table.assign(**{"max fold std": spread.reindex(table.index)})
+    if not paired.empty:
+        paired = paired.rename(columns={"condition": "variant"}).set_index(["embedder", "variant"])
+        for kind in [k for k in table.columns if k in set(paired["occlusion"])]:
+            p = paired[paired["occlusion"] == kind]
+            text = p.apply(lambda r: f"{r.acc_diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] {r.verdict}", axis=1)
+            table[f"{kind} - {reference}"] = text.reindex(table.index).fillna("")
+    return table.reset_index()
