@@ -532,7 +532,7 @@ def test_ablation_summary_of_older_cell_rows_shows_each_variant_with_the_folds_s
     assert list(table["variant"]) == ["w/o MAM", "full"]
     assert list(table["max fold std"]) == [0.11, 0.08]
     assert table.set_index("variant").loc["full", "mouth"] == 0.9
-    assert not [c for c in table.columns if " - " in str(c)]
+    assert not [c for c in table.columns if "CI" in str(c)]
     assert ablation_summary(rows.iloc[:0]).empty
 
 
@@ -560,6 +560,7 @@ def test_ablation_summary_pairs_each_variant_with_the_full_model():
     for v, s in scores.items():
         want = verification_metrics(s, pairs["same"], pairs["fold"])["acc_mean"]
         assert abs(table.loc[labels[v], "eyes"] - round(want, 3)) < 1e-9
-    assert table.loc["w/o MAM", "eyes - full"].endswith("worse")
-    assert table.loc["w/o L_tv", "eyes - full"].startswith("+0.000") and table.loc["w/o L_tv", "eyes - full"].endswith("tie")
-    assert table.loc["TSGAN (all components)", "eyes - full"] == ""
+    assert table.loc["w/o MAM", "eyes − full [95 % CI]"].endswith("worse")
+    same = table.loc["w/o L_tv", "eyes − full [95 % CI]"]
+    assert same.startswith("+0.000") and same.endswith("tie")
+    assert table.loc["TSGAN (all components)", "eyes − full [95 % CI]"] == ""

@@ -373,7 +373,7 @@ def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
 def ablation_summary(rows: pd.DataFrame, reference: str = "full") -> pd.DataFrame:
     """The ablation table: one row per embedder x variant, and per occlusion its verification ACC (all yaws) and,
     for every variant but ``reference``, its paired difference to the reference variant (the full model) with the
-    95 % interval over probe identities and a verdict (:func:`versus_input` with the reference in the input's
+    95 % interval over probe identities and a verdict (column ``<occlusion> − <reference> [95 % CI]``) (:func:`versus_input` with the reference in the input's
     place: same probes, same pairs, each variant judged with its own LFW thresholds). ``max fold std``: the largest
     spread of ACC over the verification folds among the row's cells.
 
@@ -399,5 +399,5 @@ def ablation_summary(rows: pd.DataFrame, reference: str = "full") -> pd.DataFram
         for kind in [k for k in table.columns if k in set(paired["occlusion"])]:
             p = paired[paired["occlusion"] == kind]
             text = p.apply(lambda r: f"{r.acc_diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] {r.verdict}", axis=1)
-            table[f"{kind} - {reference}"] = text.reindex(table.index).fillna("")
+            table[f"{kind} − {reference} [95 % CI]"] = text.reindex(table.index).fillna("")
     return table.reset_index()
