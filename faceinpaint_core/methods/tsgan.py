@@ -153,8 +153,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # 0.701 -> 0.765 / 0.792 / 0.878 / 0.723 / 0.864 / 0.836 / 0.733 (input 0.642 / 0.866 / 0.849 / 0.632 / 0.778 /
     # 0.796 / 0.679)
     # verification_probes 300 (ninth session): the cpu study's n_eval // 2 = 100 probes came from 67 identities and
-    # left 4 of 7 occlusion types a tie against the occluded input; 300 narrow the paired intervals ~1.7x (tenth session: the
-    # ablation jobs score the same probes, each variant paired with the full model)
+    # left 4 of 7 occlusion types a tie against the occluded input; 300 narrow the paired intervals ~1.7x (tenth
+    # session: the ablation jobs score the same probes, each variant paired with the full model)
     "cpu": {"width": 16, "depth": 4, "max_width": 128, "disc_width": 16, "disc_layers": 2, "pose_limit": 1500,
             "upsample": "resize", "frontal_residual": True, "verification_probes": 300,
             "train": {**_FAST, "size": 64, "batch_size": 6, "steps": 4000, "lr_g": 4e-4, "lr_d": 4e-4,

@@ -373,9 +373,10 @@ def ablation_figures(rows: pd.DataFrame, runs_dir) -> dict:
 def ablation_summary(rows: pd.DataFrame, reference: str = "full") -> pd.DataFrame:
     """The ablation table: one row per embedder x variant, and per occlusion its verification ACC (all yaws) and,
     for every variant but ``reference``, its paired difference to the reference variant (the full model) with the
-    95 % interval over probe identities and a verdict (column ``<occlusion> − <reference> [95 % CI]``) (:func:`versus_input` with the reference in the input's
-    place: same probes, same pairs, each variant judged with its own LFW thresholds). ``max fold std``: the largest
-    spread of ACC over the verification folds among the row's cells.
+    95 % interval over probe identities and a verdict, in column ``<occlusion> − <reference> [95 % CI]``
+    (:func:`versus_input` with the reference in the input's place: same probes, same pairs, each variant judged with
+    its own LFW thresholds). ``max fold std``: the largest spread of ACC over the verification folds among the row's
+    cells.
 
     ``rows``: the ablation jobs' per-pair rows (:func:`ablation_rows`). Rows of an older study (one row per cell,
     ``acc_mean`` / ``acc_std``, no per-pair scores) give the ACC columns only."""
