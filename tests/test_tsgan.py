@@ -564,3 +564,16 @@ def test_ablation_summary_pairs_each_variant_with_the_full_model():
     same = table.loc["w/o L_tv", "eyes − full [95 % CI]"]
     assert same.startswith("+0.000") and same.endswith("tie")
     assert table.loc["TSGAN (all components)", "eyes − full [95 % CI]"] == ""
+
+
+def test_tsgan_diagnostic_script_names_a_study_folder_without_tsgan_runs(tmp_path):
+    """benchmarks/diagnose_tsgan_verification.py imports what it uses and says which folder lacks the study's runs."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "diagnose_tsgan_verification.py"
+    spec = importlib.util.spec_from_file_location("diagnose_tsgan_verification", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit, match="no results/checkpoints"):
+        script.main([str(tmp_path), str(tmp_path / "out.csv"), "--variant", "x"])
+    assert not (tmp_path / "out.csv").exists()
